@@ -1,0 +1,558 @@
+//! Configuration: `desksync.toml` (process-wide settings) and `pipelines/*.toml` (one file per
+//! pipeline), read with the `config` crate so every key can be overridden from the environment.
+//!
+//! * Settings: `DESKSYNC__WAREHOUSE__PATH=/data/w.duckdb` overrides `[warehouse] path`.
+//! * Pipelines: `DESKSYNC_PIPELINE_<NAME>__HTTP__RATE_LIMIT_PER_MINUTE=120` overrides that key of
+//!   pipeline `<name>` (name upper-cased, `-` as `_`).
+//!
+//! Secrets are only ever given by reference: `api_key = "${LIVEAGENT_API_KEY}"` or
+//! `api_key_file = "/run/secrets/liveagent"`. They are held in [`Secret`], whose `Debug` and
+//! `Display` print `***`.
+//!
+//! [`load`] gathers every problem of every file (unknown keys, bad values, missing secrets) and
+//! returns them together as [`ConfigErrors`]. Every field is documented where it is declared,
+//! with its default; the README's configuration reference is written from these comments. To add
+//! a setting: add the field with a `#[serde(default = ...)]`, document it, and validate it in
+//! `validate_pipeline` if it has a range.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::sources::SourceKind;
+
+/// A secret value (API key, password). Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// `desksync.toml`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Settings {
+    pub warehouse: WarehouseSettings,
+    pub lake: LakeSettings,
+    /// Directory holding one `*.toml` file per pipeline, relative to the config file.
+    /// Default: `pipelines`.
+    pub pipelines_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WarehouseSettings {
+    /// DuckDB file analysts query. Default: `warehouse.duckdb` next to `desksync.toml`.
+    pub path: PathBuf,
+    /// How long a run waits for the warehouse file when another process (an analyst's DuckDB
+    /// session) holds its lock, before it fails. Default: `10m`.
+    #[serde(with = "humantime_serde")]
+    pub lock_timeout: Duration,
+}
+
+impl Default for WarehouseSettings {
+    fn default() -> Self {
+        WarehouseSettings { path: PathBuf::from("warehouse.duckdb"), lock_timeout: Duration::from_secs(600) }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LakeSettings {
+    /// Write the Parquet lake after each run. Default: `true`.
+    pub enabled: bool,
+    /// Root of the Parquet lake. Default: `lake` next to `desksync.toml`.
+    pub path: PathBuf,
+    /// Rows per Parquet row group; bounds the writer's memory. Default: `65536`.
+    pub row_group_rows: usize,
+}
+
+impl Default for LakeSettings {
+    fn default() -> Self {
+        LakeSettings { enabled: true, path: PathBuf::from("lake"), row_group_rows: 65536 }
+    }
+}
+
+/// One `pipelines/<name>.toml` file as written.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PipelineFile {
+    /// Pipeline name, used in state, run history and on the command line. Default: file stem.
+    pub name: Option<String>,
+    /// Connector: `liveagent` (required; see `desksync streams`).
+    pub source: String,
+    /// The account's API root, e.g. `https://acme.ladesk.com` (required).
+    pub base_url: String,
+    /// Account name stored in every row's `account` column (required; letters, digits, `-`, `_`).
+    pub account: String,
+    /// API key by reference: `${ENV_VAR}`. Either this or `api_key_file`.
+    pub api_key: Option<String>,
+    /// Path of a file holding the API key (trailing whitespace trimmed).
+    pub api_key_file: Option<PathBuf>,
+    /// Time zone the account reports its times in (IANA name). Default: `UTC`.
+    /// Old LiveAgent accounts report `America/Phoenix`.
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// Time zone the API reads filter values in. Default: `UTC`.
+    #[serde(default = "default_tz")]
+    pub filter_timezone: String,
+    /// Streams to sync. Default: every stream of the connector.
+    pub streams: Option<Vec<String>>,
+    /// Cron schedule for `serve` (seconds field first), e.g. `0 */15 * * * *`. Default: none.
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default)]
+    pub sync: SyncSettings,
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+
+/// `[http]` of a pipeline: how politely and persistently to talk to the vendor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// Requests per minute for this account, shared by all its streams. Default: `180`
+    /// (LiveAgent's documented limit per API key).
+    pub rate_limit_per_minute: u32,
+    /// Requests in flight at once for this account. Default: `4`.
+    pub max_in_flight: usize,
+    /// Timeout of one request. Default: `30s`.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Retries of one request on 429, 5xx, timeouts and dropped connections. Default: `6`.
+    pub max_retries: usize,
+    /// First retry delay; doubles each retry, with jitter. Default: `500ms`.
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    /// Longest single wait, including a vendor's Retry-After; a longer Retry-After fails the
+    /// request with a clear error instead. Default: `2m`.
+    #[serde(with = "humantime_serde")]
+    pub retry_max_wait: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            rate_limit_per_minute: 180,
+            max_in_flight: 4,
+            timeout: Duration::from_secs(30),
+            max_retries: 6,
+            retry_initial: Duration::from_millis(500),
+            retry_max_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// `[sync]` of a pipeline: incremental behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SyncSettings {
+    /// Re-read records changed up to this long before the last watermark, to catch records the
+    /// vendor made visible late and clock skew. Default: `10m`.
+    #[serde(with = "humantime_serde")]
+    pub lookback: Duration,
+    /// Rows per list request (LiveAgent allows at most 1000). Default: `1000`.
+    pub page_size: usize,
+    /// Rows a page overlaps the previous one, to detect rows shifting between pages. Default: `20`.
+    pub page_overlap: usize,
+    /// Conversations per load transaction (their messages go in the same one); bounds memory.
+    /// Default: `250`.
+    pub batch_size: usize,
+    /// Message requests in flight at once (within `http.max_in_flight`). Default: `4`.
+    pub message_concurrency: usize,
+    /// On the first run, fetch only records changed on or after this date (`YYYY-MM-DD`).
+    /// Default: everything.
+    pub start_date: Option<String>,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            lookback: Duration::from_secs(600),
+            page_size: 1000,
+            page_overlap: 20,
+            batch_size: 250,
+            message_concurrency: 4,
+            start_date: None,
+        }
+    }
+}
+
+/// A validated pipeline, secrets resolved.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub name: String,
+    pub file: PathBuf,
+    pub source: SourceKind,
+    pub base_url: reqwest::Url,
+    pub account: String,
+    pub api_key: Secret,
+    pub timezone: chrono_tz::Tz,
+    pub filter_timezone: chrono_tz::Tz,
+    pub streams: Vec<String>,
+    pub schedule: Option<String>,
+    pub http: HttpSettings,
+    pub sync: SyncSettings,
+    pub start_date: Option<chrono::NaiveDate>,
+}
+
+/// Everything `desksync` needs to run, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub warehouse_path: PathBuf,
+    pub lake_path: PathBuf,
+    pub pipelines: Vec<PipelineConfig>,
+}
+
+impl Config {
+    pub fn pipeline(&self, name: &str) -> Option<&PipelineConfig> {
+        self.pipelines.iter().find(|p| p.name == name)
+    }
+
+    /// The named pipelines, or all when `names` is empty; an unknown name is an error.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&PipelineConfig>, String> {
+        if names.is_empty() {
+            return Ok(self.pipelines.iter().collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.pipeline(n).ok_or_else(|| {
+                    let known: Vec<&str> = self.pipelines.iter().map(|p| p.name.as_str()).collect();
+                    format!("no pipeline named '{n}' (configured: {})", known.join(", "))
+                })
+            })
+            .collect()
+    }
+}
+
+/// One configuration problem, located by file and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub file: PathBuf,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in the configuration.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the configuration has {} problem(s):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Deserialize `T` from a `config` source, collecting unknown keys instead of ignoring them.
+fn read_file<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    env_prefix: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    let built = config::Config::builder()
+        .add_source(config::File::from(path).format(config::FileFormat::Toml).required(true))
+        .add_source(
+            config::Environment::with_prefix(env_prefix)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("streams"),
+        )
+        .build();
+    let cfg = match built {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(ConfigProblem { file: path.into(), key: String::new(), message: e.to_string() });
+            return None;
+        }
+    };
+    let mut unknown = Vec::new();
+    let parsed: Result<T, _> = serde_ignored::deserialize(cfg, |p| unknown.push(p.to_string()));
+    for key in unknown {
+        problems.push(ConfigProblem { file: path.into(), key, message: "unknown key".into() });
+    }
+    match parsed {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(ConfigProblem { file: path.into(), key: String::new(), message: e.to_string() });
+            None
+        }
+    }
+}
+
+/// Load `desksync.toml` (optional: defaults when absent) and every `*.toml` in the pipelines
+/// directory. Relative paths are resolved against the directory of `config_path`.
+pub fn load(config_path: &Path) -> Result<Config, ConfigErrors> {
+    let mut problems = Vec::new();
+    let base = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let settings: Settings = if config_path.exists() {
+        read_file(config_path, "DESKSYNC", &mut problems).unwrap_or_default()
+    } else {
+        Settings::default()
+    };
+    let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let pipelines_dir = resolve(settings.pipelines_dir.as_deref().unwrap_or(Path::new("pipelines")));
+    let mut pipelines = Vec::new();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&pipelines_dir) {
+        Ok(rd) => {
+            rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect()
+        }
+        Err(e) => {
+            problems.push(ConfigProblem {
+                file: pipelines_dir.clone(),
+                key: String::new(),
+                message: format!("cannot read the pipelines directory: {e}"),
+            });
+            Vec::new()
+        }
+    };
+    files.sort();
+    let mut names = BTreeMap::new();
+    for file in files {
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let prefix = format!("DESKSYNC_PIPELINE_{}", stem.to_uppercase().replace('-', "_"));
+        let Some(raw) = read_file::<PipelineFile>(&file, &prefix, &mut problems) else { continue };
+        if let Some(p) = validate_pipeline(&file, &stem, raw, &base, &mut problems) {
+            if let Some(prev) = names.insert(p.name.clone(), file.clone()) {
+                problems.push(ConfigProblem {
+                    file: file.clone(),
+                    key: "name".into(),
+                    message: format!("pipeline name '{}' is also used by {}", p.name, prev.display()),
+                });
+            }
+            pipelines.push(p);
+        }
+    }
+    if problems.is_empty() {
+        Ok(Config {
+            warehouse_path: resolve(&settings.warehouse.path),
+            lake_path: resolve(&settings.lake.path),
+            settings,
+            pipelines,
+        })
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+fn validate_pipeline(
+    file: &Path,
+    stem: &str,
+    raw: PipelineFile,
+    base: &Path,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<PipelineConfig> {
+    let before = problems.len();
+    let mut bad = |key: &str, message: String| {
+        problems.push(ConfigProblem { file: file.into(), key: key.into(), message });
+    };
+    let name = raw.name.clone().unwrap_or_else(|| stem.to_string());
+    let valid_ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_ident(&name) {
+        bad("name", format!("'{name}' must be letters, digits, '-' or '_'"));
+    }
+    if !valid_ident(&raw.account) {
+        bad("account", format!("'{}' must be letters, digits, '-' or '_'", raw.account));
+    }
+    let source = SourceKind::from_name(&raw.source);
+    if source.is_none() {
+        let known: Vec<&str> = SourceKind::ALL.iter().map(|k| k.name()).collect();
+        bad("source", format!("unknown source '{}' (known: {})", raw.source, known.join(", ")));
+    }
+    let base_url = match reqwest::Url::parse(&raw.base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+        Ok(_) => {
+            bad("base_url", format!("'{}' must be an http(s) URL with a host", raw.base_url));
+            None
+        }
+        Err(e) => {
+            bad("base_url", format!("'{}' is not a URL: {e}", raw.base_url));
+            None
+        }
+    };
+    let api_key = match (&raw.api_key, &raw.api_key_file) {
+        (Some(_), Some(_)) => {
+            bad("api_key", "give api_key or api_key_file, not both".into());
+            None
+        }
+        (None, None) => {
+            bad("api_key", "missing: set api_key = \"${ENV_VAR}\" or api_key_file".into());
+            None
+        }
+        (Some(reference), None) => match resolve_secret_reference(reference) {
+            Ok(s) => Some(s),
+            Err(m) => {
+                bad("api_key", m);
+                None
+            }
+        },
+        (None, Some(path)) => {
+            let path = if path.is_absolute() { path.clone() } else { base.join(path) };
+            match std::fs::read_to_string(&path) {
+                Ok(s) if !s.trim().is_empty() => Some(Secret::new(s.trim())),
+                Ok(_) => {
+                    bad("api_key_file", format!("{} is empty", path.display()));
+                    None
+                }
+                Err(e) => {
+                    bad("api_key_file", format!("cannot read {}: {e}", path.display()));
+                    None
+                }
+            }
+        }
+    };
+    let tz = |key: &str, v: &str, bad: &mut dyn FnMut(&str, String)| match v.parse::<chrono_tz::Tz>() {
+        Ok(t) => Some(t),
+        Err(_) => {
+            bad(key, format!("'{v}' is not an IANA time zone name (e.g. UTC, America/Phoenix)"));
+            None
+        }
+    };
+    let timezone = tz("timezone", &raw.timezone, &mut bad);
+    let filter_timezone = tz("filter_timezone", &raw.filter_timezone, &mut bad);
+    let streams = match (source, &raw.streams) {
+        (Some(kind), Some(list)) => {
+            let known = crate::sources::stream_names(kind);
+            for s in list {
+                if !known.contains(&s.as_str()) {
+                    bad("streams", format!("unknown stream '{s}' for {} (known: {})", kind.name(), known.join(", ")));
+                }
+            }
+            if list.is_empty() {
+                bad("streams", "empty: list at least one stream, or remove the key for all".into());
+            }
+            list.clone()
+        }
+        (Some(kind), None) => crate::sources::stream_names(kind).iter().map(|s| s.to_string()).collect(),
+        (None, _) => Vec::new(),
+    };
+    if let Some(s) = &raw.schedule
+        && let Err(e) = s.parse::<cron::Schedule>()
+    {
+        bad("schedule", format!("'{s}' is not a cron expression (sec min hour day month weekday): {e}"));
+    }
+    let h = &raw.http;
+    if h.rate_limit_per_minute == 0 {
+        bad("http.rate_limit_per_minute", "must be at least 1".into());
+    }
+    if h.max_in_flight == 0 {
+        bad("http.max_in_flight", "must be at least 1".into());
+    }
+    if h.timeout.is_zero() {
+        bad("http.timeout", "must be longer than 0s".into());
+    }
+    let s = &raw.sync;
+    if !(1..=1000).contains(&s.page_size) {
+        bad("sync.page_size", format!("{} is outside 1..=1000", s.page_size));
+    }
+    if s.page_overlap >= s.page_size.max(1) {
+        bad("sync.page_overlap", format!("{} must be smaller than sync.page_size", s.page_overlap));
+    }
+    if s.batch_size == 0 {
+        bad("sync.batch_size", "must be at least 1".into());
+    }
+    if s.message_concurrency == 0 {
+        bad("sync.message_concurrency", "must be at least 1".into());
+    }
+    let start_date = match &s.start_date {
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                bad("sync.start_date", format!("'{d}' is not a date (YYYY-MM-DD)"));
+                None
+            }
+        },
+        None => None,
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(PipelineConfig {
+        name,
+        file: file.into(),
+        source: source?,
+        base_url: base_url?,
+        account: raw.account,
+        api_key: api_key?,
+        timezone: timezone?,
+        filter_timezone: filter_timezone?,
+        streams,
+        schedule: raw.schedule,
+        http: raw.http,
+        sync: raw.sync,
+        start_date,
+    })
+}
+
+/// Resolve `${VAR}` to the environment variable's value. Anything else is refused: secrets are
+/// never written inline in a pipeline file.
+fn resolve_secret_reference(reference: &str) -> Result<Secret, String> {
+    let trimmed = reference.trim();
+    let Some(var) = trimmed.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
+        return Err("must be a reference like \"${LIVEAGENT_API_KEY}\" (secrets are never written inline; \
+                    or use api_key_file)"
+            .into());
+    };
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+        _ => Err(format!("refers to ${{{var}}}, which is not set in the environment")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+    }
+
+    #[test]
+    fn inline_secrets_are_refused() {
+        let err = resolve_secret_reference("abc123").unwrap_err();
+        assert!(err.contains("reference"), "{err}");
+        assert!(!err.contains("abc123"), "the error must not echo the secret: {err}");
+    }
+}
