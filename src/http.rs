@@ -1,0 +1,354 @@
+//! The HTTP client every connector shares: authentication, URL redaction, one rate limiter and
+//! in-flight cap per account, and retries with exponential backoff and jitter (`backon`) that
+//! honour `Retry-After`.
+//!
+//! A request is retried in place (same URL, same page) on 429, 5xx, timeouts and dropped
+//! connections, within `http.max_retries`; a 429 also pauses every request of the account until
+//! its `Retry-After` has passed. A vendor's own well-formed error answer (decoded by the
+//! connector's [`ErrorDecoder`]) is deterministic and only retried for 429 and 503. Errors carry
+//! the URL with secrets replaced by `***`, and `reqwest`'s own errors are stripped of their URL
+//! before they are shown.
+//!
+//! Connectors call [`HttpClient::get_json`] / [`HttpClient::post_form_json`].
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::Url;
+use serde_json::Value;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::config::{HttpSettings, Secret};
+use crate::error::HttpError;
+use crate::telemetry;
+
+/// Query parameter and form field names whose values are secrets.
+const SECRET_PARAMS: &[&str] = &["apikey", "api_key", "p_pass", "password", "token", "access_token", "key"];
+
+/// Turns a vendor's error body (status, body text) into a plain-words message, if it recognises
+/// it as the vendor's own error format.
+pub type ErrorDecoder = fn(u16, &str) -> Option<String>;
+
+/// How requests authenticate.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// A query parameter (LiveAgent: `apikey`).
+    QueryParam { name: &'static str, secret: Secret },
+    /// HTTP Basic.
+    Basic { user: String, password: Secret },
+    /// Nothing (the caller adds credentials to the form itself).
+    None,
+}
+
+/// Counters of one client, read by the runner to attribute requests to streams.
+#[derive(Debug, Default)]
+pub struct HttpCounters {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+/// A point-in-time copy of [`HttpCounters`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CounterSnapshot {
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+}
+
+impl std::ops::Sub for CounterSnapshot {
+    type Output = CounterSnapshot;
+    fn sub(self, o: CounterSnapshot) -> CounterSnapshot {
+        CounterSnapshot {
+            requests: self.requests - o.requests,
+            retries: self.retries - o.retries,
+            throttled: self.throttled - o.throttled,
+        }
+    }
+}
+
+/// The shared client of one account. Cheap to clone; clones share limiter and counters.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    base: Url,
+    auth: Auth,
+    pipeline: Arc<str>,
+    settings: HttpSettings,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    in_flight: Arc<Semaphore>,
+    paused_until: Arc<Mutex<Option<Instant>>>,
+    decoder: ErrorDecoder,
+    pub counters: Arc<HttpCounters>,
+}
+
+/// One attempt's failure, with the server's Retry-After when it sent one.
+#[derive(Debug)]
+struct AttemptError {
+    error: HttpError,
+    retry_after: Option<Duration>,
+}
+
+impl HttpClient {
+    pub fn new(pipeline: &str, base: Url, auth: Auth, settings: &HttpSettings, decoder: ErrorDecoder) -> HttpClient {
+        let per_minute = NonZeroU32::new(settings.rate_limit_per_minute.max(1)).expect("nonzero");
+        // Burst of one second's worth: smooth enough never to exceed a per-minute window.
+        let burst = NonZeroU32::new((settings.rate_limit_per_minute / 60).max(1)).expect("nonzero");
+        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        let inner = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("desksync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("building the HTTP client (TLS backend)");
+        HttpClient {
+            inner,
+            base,
+            auth,
+            pipeline: pipeline.into(),
+            settings: settings.clone(),
+            limiter: Arc::new(RateLimiter::direct(quota)),
+            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+            paused_until: Arc::new(Mutex::new(None)),
+            decoder,
+            counters: Arc::new(HttpCounters::default()),
+        }
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub fn snapshot(&self) -> CounterSnapshot {
+        CounterSnapshot {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
+            throttled: self.counters.throttled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// `path` is joined to the base URL's path (`/api/conversations`).
+    pub fn url(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        let joined = format!("{}{}", u.path().trim_end_matches('/'), path);
+        u.set_path(&joined);
+        u
+    }
+
+    /// GET `path` with `query`, parse JSON; retried as described in the module docs.
+    pub async fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value, HttpError> {
+        let mut url = self.url(path);
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+            if let Auth::QueryParam { name, secret } = &self.auth {
+                q.append_pair(name, secret.expose());
+            }
+        }
+        self.send_with_retries(url, None).await
+    }
+
+    /// POST a form to `path`, parse JSON; retried as described in the module docs.
+    pub async fn post_form_json(&self, path: &str, form: Vec<(String, String)>) -> Result<Value, HttpError> {
+        let url = self.url(path);
+        self.send_with_retries(url, Some(form)).await
+    }
+
+    async fn send_with_retries(&self, url: Url, form: Option<Vec<(String, String)>>) -> Result<Value, HttpError> {
+        let shown = redact_url(&url);
+        let attempts = AtomicUsize::new(0);
+        let max_wait = self.settings.retry_max_wait;
+        let policy = ExponentialBuilder::default()
+            .with_min_delay(self.settings.retry_initial)
+            .with_max_delay(max_wait)
+            .with_max_times(self.settings.max_retries)
+            .with_jitter();
+        let result = (|| async {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            self.attempt(&url, &shown, form.as_deref()).await
+        })
+        .retry(policy)
+        .sleep(tokio::time::sleep)
+        .when(|e: &AttemptError| e.error.is_transient())
+        .adjust(|e: &AttemptError, planned: Option<Duration>| {
+            // Stop when the backoff budget is spent; otherwise wait at least what the vendor
+            // asked for, and give up early if that is longer than we are willing to wait.
+            let planned = planned?;
+            match e.retry_after {
+                Some(ra) if ra > max_wait => None,
+                Some(ra) => Some(ra.max(planned)),
+                None => Some(planned),
+            }
+        })
+        .notify(|e: &AttemptError, wait: Duration| {
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            let n = attempts.load(Ordering::Relaxed);
+            telemetry::request_retried(&self.pipeline, &shown, &e.error.to_string(), wait, n);
+        })
+        .await;
+        match result {
+            Ok(v) => Ok(v),
+            Err(AttemptError { error, retry_after }) => {
+                let n = attempts.load(Ordering::Relaxed);
+                match retry_after {
+                    Some(ra) if ra > max_wait => Err(HttpError::RetryAfterTooLong { url: shown, retry_after: ra }),
+                    _ if error.is_transient() && n > 1 => {
+                        Err(HttpError::RetriesExhausted { url: shown, attempts: n, last: Box::new(error) })
+                    }
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    async fn wait_for_turn(&self) {
+        loop {
+            let until = *self.paused_until.lock().await;
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                _ => break,
+            }
+        }
+        self.limiter.until_ready().await;
+    }
+
+    async fn attempt(&self, url: &Url, shown: &str, form: Option<&[(String, String)]>) -> Result<Value, AttemptError> {
+        let _permit = self.in_flight.acquire().await.expect("semaphore never closed");
+        self.wait_for_turn().await;
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        telemetry::request_sent(&self.pipeline);
+        let mut req = match form {
+            Some(f) => self.inner.post(url.clone()).form(f),
+            None => self.inner.get(url.clone()),
+        };
+        if let Auth::Basic { user, password } = &self.auth {
+            req = req.basic_auth(user, Some(password.expose()));
+        }
+        let plain = |error: HttpError| AttemptError { error, retry_after: None };
+        let resp = req.send().await.map_err(|e| plain(transport_error(e, shown, self.settings.timeout)))?;
+        let status = resp.status().as_u16();
+        let retry_after = parse_retry_after(resp.headers());
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .to_string();
+        let body = resp.bytes().await.map_err(|e| plain(transport_error(e, shown, self.settings.timeout)))?;
+        if status == 429 {
+            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            telemetry::throttled(&self.pipeline, shown, retry_after);
+            let pause = retry_after.unwrap_or(Duration::from_secs(1)).min(self.settings.retry_max_wait);
+            let mut p = self.paused_until.lock().await;
+            let until = Instant::now() + pause;
+            if p.is_none_or(|t| t < until) {
+                *p = Some(until);
+            }
+        }
+        if (200..300).contains(&status) {
+            return serde_json::from_slice::<Value>(&body).map_err(|_| {
+                plain(HttpError::NotJson { url: shown.into(), status, content_type, snippet: snippet(&body) })
+            });
+        }
+        let text = String::from_utf8_lossy(&body);
+        let decoded = (self.decoder)(status, &text);
+        let error = match (status, decoded) {
+            (401 | 403, m) => {
+                HttpError::Unauthorized { url: shown.into(), status, message: m.unwrap_or_else(|| snippet(&body)) }
+            }
+            (404, m) => HttpError::NotFound { url: shown.into(), message: m.unwrap_or_else(|| snippet(&body)) },
+            (_, Some(message)) => HttpError::Vendor { url: shown.into(), status, message },
+            (_, None) if !content_type.contains("json") => {
+                HttpError::NotJson { url: shown.into(), status, content_type, snippet: snippet(&body) }
+            }
+            (_, None) => HttpError::Status { url: shown.into(), status, message: snippet(&body) },
+        };
+        Err(AttemptError { error, retry_after })
+    }
+}
+
+fn transport_error(e: reqwest::Error, shown: &str, timeout: Duration) -> HttpError {
+    if e.is_timeout() {
+        return HttpError::Timeout { url: shown.into(), timeout };
+    }
+    // reqwest's Display includes the URL with its query (and so the API key): drop it, and
+    // describe the cause chain instead.
+    let e = e.without_url();
+    let mut reason = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        src = s.source();
+    }
+    HttpError::Unreachable { url: shown.into(), reason }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn parse_retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// The URL with secret query values replaced by `***` and any password removed.
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    let pairs: Vec<(String, String)> = u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let secret = |k: &str| SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str());
+    if pairs.iter().any(|(k, _)| secret(k)) {
+        let mut q = u.query_pairs_mut();
+        q.clear();
+        for (k, v) in &pairs {
+            q.append_pair(k, if secret(k) { "***" } else { v });
+        }
+    }
+    u.to_string()
+}
+
+/// A short, single-line excerpt of a body for error messages.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut s: String = flat.chars().take(160).collect();
+    if flat.chars().count() > 160 {
+        s.push('…');
+    }
+    if s.is_empty() { "(empty body)".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_secret_query_values() {
+        let u = Url::parse("http://127.0.0.1:9/api/conversations?limit=10&apikey=s3cr3t&offset=0").unwrap();
+        let r = redact_url(&u);
+        assert!(!r.contains("s3cr3t"), "{r}");
+        assert!(r.contains("apikey=***"), "{r}");
+        assert!(r.contains("limit=10"), "{r}");
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(reqwest::header::RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
+    }
+}

@@ -1,0 +1,168 @@
+//! Telemetry as named events: each function here is one event, and it is the only place that
+//! both writes the log line and bumps the Prometheus counter for it, so logs and `/metrics`
+//! never disagree. Call sites say *what happened* (`telemetry::request_retried(..)`), never
+//! format log lines themselves.
+//!
+//! Adding an event: add its counter to [`Metrics`] (registered in `Metrics::new`) and a function
+//! that logs and increments. Labels are pipeline and stream names only: never URLs or secrets.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PipelineLabels {
+    pub pipeline: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamLabels {
+    pub pipeline: String,
+    pub stream: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RunLabels {
+    pub pipeline: String,
+    pub status: String,
+}
+
+/// Every counter desksync exports.
+pub struct Metrics {
+    pub registry: std::sync::Mutex<Registry>,
+    pub requests: Family<PipelineLabels, Counter>,
+    pub retries: Family<PipelineLabels, Counter>,
+    pub throttled: Family<PipelineLabels, Counter>,
+    pub rows: Family<StreamLabels, Counter>,
+    pub quarantined: Family<StreamLabels, Counter>,
+    pub stream_errors: Family<StreamLabels, Counter>,
+    pub runs: Family<RunLabels, Counter>,
+    pub last_success: Family<PipelineLabels, Gauge>,
+    pub watermark_lag: Family<StreamLabels, Gauge>,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let m = Metrics {
+            registry: std::sync::Mutex::new(Registry::with_prefix("desksync")),
+            requests: Family::default(),
+            retries: Family::default(),
+            throttled: Family::default(),
+            rows: Family::default(),
+            quarantined: Family::default(),
+            stream_errors: Family::default(),
+            runs: Family::default(),
+            last_success: Family::default(),
+            watermark_lag: Family::default(),
+        };
+        {
+            let mut r = m.registry.lock().expect("registry lock");
+            r.register("http_requests", "HTTP requests sent to vendors, retries included", m.requests.clone());
+            r.register("http_retries", "HTTP requests retried", m.retries.clone());
+            r.register("http_throttled", "HTTP 429 answers from vendors", m.throttled.clone());
+            r.register("rows_written", "Rows inserted or changed in the warehouse", m.rows.clone());
+            r.register("rows_quarantined", "Records that could not be normalized", m.quarantined.clone());
+            r.register("stream_errors", "Streams that stopped with an error", m.stream_errors.clone());
+            r.register("runs", "Pipeline runs by final status", m.runs.clone());
+            r.register(
+                "last_success_timestamp_seconds",
+                "Unix time of the last successful run",
+                m.last_success.clone(),
+            );
+            r.register(
+                "watermark_lag_seconds",
+                "Seconds between now and the stream's watermark after its last run",
+                m.watermark_lag.clone(),
+            );
+        }
+        m
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let r = self.registry.lock().expect("registry lock");
+        prometheus_client::encoding::text::encode(&mut out, &r).expect("writing to a String");
+        out
+    }
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+fn pl(pipeline: &str) -> PipelineLabels {
+    PipelineLabels { pipeline: pipeline.to_string() }
+}
+
+fn sl(pipeline: &str, stream: &str) -> StreamLabels {
+    StreamLabels { pipeline: pipeline.to_string(), stream: stream.to_string() }
+}
+
+pub fn request_sent(pipeline: &str) {
+    METRICS.requests.get_or_create(&pl(pipeline)).inc();
+}
+
+pub fn request_retried(pipeline: &str, url: &str, error: &str, wait: Duration, attempt: usize) {
+    METRICS.retries.get_or_create(&pl(pipeline)).inc();
+    tracing::warn!(pipeline, url, attempt, wait_ms = wait.as_millis() as u64, "retrying request: {error}");
+}
+
+pub fn throttled(pipeline: &str, url: &str, retry_after: Option<Duration>) {
+    METRICS.throttled.get_or_create(&pl(pipeline)).inc();
+    tracing::warn!(
+        pipeline,
+        url,
+        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
+        "vendor throttled us (HTTP 429); pausing this account's requests"
+    );
+}
+
+pub fn warehouse_locked(path: &std::path::Path, holder: &str, waited: Duration) {
+    tracing::warn!(
+        path = %path.display(),
+        waited_ms = waited.as_millis() as u64,
+        "warehouse is locked by another process{holder}; waiting"
+    );
+}
+
+pub fn paging_unstable(pipeline: &str, stream: &str, offset: usize) {
+    tracing::warn!(pipeline, stream, offset, "rows shifted between pages; re-reading from an earlier offset");
+}
+
+pub fn quarantined(pipeline: &str, stream: &str, key: Option<&str>, reason: &str) {
+    METRICS.quarantined.get_or_create(&sl(pipeline, stream)).inc();
+    tracing::warn!(pipeline, stream, key, "record quarantined: {reason}");
+}
+
+pub fn rows_written(pipeline: &str, stream: &str, rows: u64) {
+    METRICS.rows.get_or_create(&sl(pipeline, stream)).inc_by(rows);
+}
+
+pub fn stream_finished(pipeline: &str, stream: &str, rows: u64, requests: u64, elapsed: Duration) {
+    tracing::info!(pipeline, stream, rows, requests, elapsed_ms = elapsed.as_millis() as u64, "stream synced");
+}
+
+pub fn stream_failed(pipeline: &str, stream: &str, error: &str) {
+    METRICS.stream_errors.get_or_create(&sl(pipeline, stream)).inc();
+    tracing::error!(pipeline, stream, "stream failed, its watermark stays where it was: {error}");
+}
+
+pub fn watermark_lag(pipeline: &str, stream: &str, lag: Duration) {
+    METRICS.watermark_lag.get_or_create(&sl(pipeline, stream)).set(lag.as_secs() as i64);
+}
+
+pub fn run_finished(pipeline: &str, run_id: &str, status: &str, rows: u64, requests: u64, elapsed: Duration) {
+    METRICS.runs.get_or_create(&RunLabels { pipeline: pipeline.into(), status: status.into() }).inc();
+    if status == "succeeded" {
+        METRICS.last_success.get_or_create(&pl(pipeline)).set(chrono::Utc::now().timestamp());
+    }
+    tracing::info!(pipeline, run_id, status, rows, requests, elapsed_ms = elapsed.as_millis() as u64, "run finished");
+}
+
+pub fn lake_written(table: &str, partitions: usize, rows: u64) {
+    tracing::info!(table, partitions, rows, "lake partitions rewritten");
+}
