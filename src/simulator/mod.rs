@@ -1,0 +1,236 @@
+//! The built-in simulator: an HTTP server on 127.0.0.1 that speaks the vendors' APIs from a
+//! seeded data set, used by `desksync demo`, `desksync simulate`, the tests and the benchmark.
+//!
+//! * [`Simulator::start`] binds a free port (or a given one) and serves until dropped.
+//! * The data set is shared behind a mutex: tests mutate it between runs through
+//!   [`Simulator::with_data`] (or `POST /_sim/mutate` from another process).
+//! * Faults are queued with [`Simulator::inject`] (or `POST /_sim/faults`): each matching request
+//!   consumes one and gets a 429 with Retry-After, a 503, a 500 HTML page, a slow answer or a
+//!   dropped connection instead of its normal response.
+//! * `GET /_sim/stats` (and [`Simulator::stats`]) counts requests by endpoint.
+//!
+//! Adding a vendor: write `simulator/<vendor>.rs` with its data set and an axum `Router` built
+//! on [`SimState`], and merge it in [`Simulator::start`].
+
+pub mod liveagent;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+pub use liveagent::{LaData, SimConfig};
+
+/// One injected fault.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// HTTP 429 with `Retry-After: secs`.
+    TooManyRequests { retry_after_secs: u64 },
+    /// HTTP 503 with the vendor's JSON error body.
+    Unavailable,
+    /// HTTP 500 with an HTML page instead of JSON.
+    HtmlError,
+    /// The normal answer, after a delay.
+    Slow { millis: u64 },
+    /// The connection is dropped before a complete answer.
+    Drop,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultRule {
+    pub fault: Fault,
+    /// Only requests whose path contains this (e.g. `/messages`). Default: every API request.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    /// How many requests get the fault. Default: 1.
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// State shared by every handler of the simulator.
+pub struct SimState {
+    pub la: Mutex<LaData>,
+    pub config: SimConfig,
+    faults: Mutex<VecDeque<FaultRule>>,
+    stats: Mutex<BTreeMap<String, u64>>,
+}
+
+pub type Shared = Arc<SimState>;
+
+impl SimState {
+    fn take_fault(&self, path: &str) -> Option<Fault> {
+        let mut q = self.faults.lock().expect("faults lock");
+        let idx = q.iter().position(|r| r.path_contains.as_deref().is_none_or(|p| path.contains(p)))?;
+        let rule = &mut q[idx];
+        let fault = rule.fault.clone();
+        rule.times -= 1;
+        if rule.times == 0 {
+            q.remove(idx);
+        }
+        Some(fault)
+    }
+
+    pub fn count(&self, endpoint: &str) {
+        *self.stats.lock().expect("stats lock").entry(endpoint.to_string()).or_default() += 1;
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct Simulator {
+    pub addr: SocketAddr,
+    pub state: Shared,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Simulator {
+    /// Start serving on `127.0.0.1:port` (0 = a free port).
+    pub async fn start(config: SimConfig, port: u16) -> std::io::Result<Simulator> {
+        let state = Arc::new(SimState {
+            la: Mutex::new(LaData::generate(&config)),
+            config,
+            faults: Mutex::new(VecDeque::new()),
+            stats: Mutex::new(BTreeMap::new()),
+        });
+        let app = Router::new()
+            .merge(liveagent::router())
+            .layer(middleware::from_fn_with_state(state.clone(), fault_layer))
+            .route("/_sim/faults", post(post_faults))
+            .route("/_sim/mutate", post(post_mutate))
+            .route("/_sim/stats", get(get_stats))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Simulator { addr, state, shutdown: Some(tx) })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queue a fault.
+    pub fn inject(&self, rule: FaultRule) {
+        self.state.faults.lock().expect("faults lock").push_back(rule);
+    }
+
+    /// Drop every queued fault.
+    pub fn clear_faults(&self) {
+        self.state.faults.lock().expect("faults lock").clear();
+    }
+
+    /// Requests served so far, by endpoint name (`conversations`, `messages`, ...).
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.state.stats.lock().expect("stats lock").clone()
+    }
+
+    pub fn reset_stats(&self) {
+        self.state.stats.lock().expect("stats lock").clear();
+    }
+
+    /// Read or change the LiveAgent data set.
+    pub fn with_data<T>(&self, f: impl FnOnce(&mut LaData) -> T) -> T {
+        f(&mut self.state.la.lock().expect("data lock"))
+    }
+
+    /// Wait until the server is stopped by Ctrl-C (for `desksync simulate`).
+    pub async fn run_until_ctrl_c(mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/_sim") {
+        return next.run(req).await;
+    }
+    match state.take_fault(&path) {
+        None => next.run(req).await,
+        Some(Fault::TooManyRequests { retry_after_secs }) => {
+            state.count("fault_429");
+            let mut r = liveagent::error_response(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+            r.headers_mut().insert("retry-after", HeaderValue::from(retry_after_secs));
+            r
+        }
+        Some(Fault::Unavailable) => {
+            state.count("fault_503");
+            liveagent::error_response(StatusCode::SERVICE_UNAVAILABLE, "Application is being updated")
+        }
+        Some(Fault::HtmlError) => {
+            state.count("fault_html500");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [("content-type", "text/html; charset=UTF-8")],
+                "<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head>\
+                 <body><h1>Internal Server Error</h1><p>The server encountered an internal error.</p></body></html>",
+            )
+                .into_response()
+        }
+        Some(Fault::Slow { millis }) => {
+            state.count("fault_slow");
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            next.run(req).await
+        }
+        Some(Fault::Drop) => {
+            state.count("fault_drop");
+            // Promise a body, send a few bytes, then fail the stream: hyper aborts the
+            // connection and the client sees a truncated answer.
+            let chunks: Vec<Result<&'static str, std::io::Error>> =
+                vec![Ok("{\"response\":{\"conv"), Err(std::io::Error::other("simulated connection drop"))];
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .header("content-length", "4096")
+                .body(Body::from_stream(futures::stream::iter(chunks)))
+                .expect("valid response")
+        }
+    }
+}
+
+async fn post_faults(State(state): State<Shared>, axum::Json(rules): axum::Json<Vec<FaultRule>>) -> StatusCode {
+    state.faults.lock().expect("faults lock").extend(rules);
+    StatusCode::NO_CONTENT
+}
+
+async fn post_mutate(
+    State(state): State<Shared>,
+    axum::Json(m): axum::Json<liveagent::Mutation>,
+) -> axum::Json<serde_json::Value> {
+    let summary = state.la.lock().expect("data lock").apply(&m, chrono::Utc::now());
+    axum::Json(serde_json::to_value(summary).unwrap_or_default())
+}
+
+async fn get_stats(State(state): State<Shared>) -> axum::Json<BTreeMap<String, u64>> {
+    axum::Json(state.stats.lock().expect("stats lock").clone())
+}
