@@ -1,0 +1,132 @@
+//! The Parquet lake: a mirror of the warehouse tables in Hive-style partitions that any engine
+//! (DuckDB, Spark, Trino, BigQuery external tables, pandas) can read:
+//!
+//! ```text
+//! lake/<table>/source=<source>/account=<account>/[created_month=YYYY-MM/]data.parquet
+//! ```
+//!
+//! Loads record which partitions they changed in `_desksync_lake_dirty` (in the load's own
+//! transaction); [`export_dirty`] rewrites exactly those partitions after a run. Each file is
+//! written beside its target under a temporary name, synced, then renamed over the old one, so a
+//! reader sees either the old or the new file, never half of one. Partition columns are in the
+//! path, not in the file (Spark refuses duplicates).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use duckdb::params;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{DuckDbContext, WarehouseError};
+use crate::model::{Partition, Table};
+use crate::telemetry;
+use crate::warehouse::{Warehouse, partition_sql};
+
+/// The directory of one partition.
+pub fn partition_dir(root: &Path, table: Table, source: &str, account: &str, part: &str) -> PathBuf {
+    let mut dir = root.join(table.name()).join(format!("source={source}")).join(format!("account={account}"));
+    if let Partition::Month(_) = table.partition() {
+        dir = dir.join(format!("created_month={part}"));
+    }
+    dir
+}
+
+/// Rewrite every dirty partition; returns how many files were written.
+pub async fn export_dirty(warehouse: &Warehouse, root: &Path, row_group_rows: usize) -> Result<usize, WarehouseError> {
+    let root = root.to_path_buf();
+    warehouse
+        .with_conn(move |c| {
+            let dirty: Vec<(String, String, String, String)> = {
+                let mut stmt = c
+                    .prepare("SELECT \"table\", source, account, part FROM _desksync_lake_dirty ORDER BY ALL")
+                    .ctx("reading dirty lake partitions")?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .ctx("reading dirty lake partitions")?
+                    .collect::<Result<_, _>>()
+                    .ctx("reading dirty lake partitions")?
+            };
+            let mut files = 0;
+            let mut per_table: std::collections::BTreeMap<String, (usize, u64)> = Default::default();
+            for (tname, source, account, part) in dirty {
+                let Some(table) = Table::from_name(&tname) else { continue };
+                let rows = write_partition(c, &root, table, &source, &account, &part, row_group_rows)?;
+                c.execute(
+                    "DELETE FROM _desksync_lake_dirty WHERE \"table\" = ? AND source = ? AND account = ? AND part = ?",
+                    params![tname, source, account, part],
+                )
+                .ctx("clearing a written lake partition")?;
+                files += 1;
+                let e = per_table.entry(tname).or_default();
+                e.0 += 1;
+                e.1 += rows;
+            }
+            for (t, (parts, rows)) in per_table {
+                telemetry::lake_written(&t, parts, rows);
+            }
+            Ok(files)
+        })
+        .await
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> WarehouseError {
+    move |source| WarehouseError::Io { context, source }
+}
+
+fn write_partition(
+    c: &mut duckdb::Connection,
+    root: &Path,
+    table: Table,
+    source: &str,
+    account: &str,
+    part: &str,
+    row_group_rows: usize,
+) -> Result<u64, WarehouseError> {
+    let dir = partition_dir(root, table, source, account, part);
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+    let target = dir.join("data.parquet");
+    let tmp = dir.join(format!(".data.parquet.tmp-{}", std::process::id()));
+    let cols: Vec<String> = table
+        .columns()
+        .iter()
+        .filter(|(n, _)| *n != "source" && *n != "account")
+        .map(|(n, _)| format!("\"{n}\""))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} s WHERE source = ? AND account = ? AND {} = ? ORDER BY {}",
+        cols.join(", "),
+        table.name(),
+        partition_sql(table, "s"),
+        table.primary_key().join(", ")
+    );
+    let mut stmt = c.prepare(&sql).ctx(format!("reading {} for the lake", table.name()))?;
+    let arrow =
+        stmt.query_arrow(params![source, account, part]).ctx(format!("reading {} for the lake", table.name()))?;
+    let schema = arrow.get_schema();
+    let file = File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(row_group_rows.max(1024)))
+        .set_created_by(concat!("desksync ", env!("CARGO_PKG_VERSION")).to_string())
+        .build();
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props))
+        .map_err(|source| WarehouseError::Parquet { context: format!("writing {}", tmp.display()), source })?;
+    let mut rows = 0u64;
+    for batch in arrow {
+        rows += batch.num_rows() as u64;
+        writer
+            .write(&batch)
+            .map_err(|source| WarehouseError::Parquet { context: format!("writing {}", tmp.display()), source })?;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|source| WarehouseError::Parquet { context: format!("finishing {}", tmp.display()), source })?;
+    file.sync_all().map_err(io(format!("syncing {}", tmp.display())))?;
+    drop(file);
+    std::fs::rename(&tmp, &target).map_err(io(format!("replacing {}", target.display())))?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(rows)
+}

@@ -1,0 +1,475 @@
+//! The DuckDB warehouse: schema migrations, the transactional load of a batch with its stream
+//! state, run history, quarantine and the lake's dirty-partition ledger.
+//!
+//! The file is opened only for the length of one operation and closed after, so an analyst can
+//! open it between loads. When another process holds its lock, the operation waits with
+//! backoff (saying so) up to `warehouse.lock_timeout`. Inside this process one mutex per file
+//! serialises access: two DuckDB instances on one file in one process would corrupt it, because
+//! POSIX file locks do not exclude a process from itself.
+//!
+//! A [`LoadUnit`] commits in ONE transaction: each table's rows are appended to a staging table
+//! through DuckDB's Arrow appender and upserted with one `INSERT … ON CONFLICT DO UPDATE … WHERE
+//! changed` statement; the partitions they touch are recorded for the lake; quarantined records
+//! and the stream's new state are written; then COMMIT. A crash anywhere before COMMIT leaves the
+//! previous state and rows; the next run resumes from there.
+//!
+//! Migrations: `schema/NNN_*.sql` files, listed in [`MIGRATIONS`], applied in order and recorded
+//! in `_desksync_schema`. Each file must be idempotent (`IF NOT EXISTS`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow::record_batch::RecordBatch;
+use duckdb::{Connection, params};
+
+use crate::error::{DuckDbContext, WarehouseError};
+use crate::model::{Partition, Quarantined, Table};
+use crate::state::StreamState;
+use crate::telemetry;
+
+/// Schema files in order. Append only; never edit a released one.
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "001_core.sql", include_str!("../schema/001_core.sql"))];
+
+/// Everything one transaction writes for a stream.
+#[derive(Default)]
+pub struct LoadUnit {
+    pub source: &'static str,
+    pub account: String,
+    pub pipeline: String,
+    pub stream: String,
+    pub run_id: String,
+    /// Rows to upsert, per table.
+    pub batches: Vec<(Table, RecordBatch)>,
+    /// Tables whose batch here is the complete list for (source, account): rows not in it get
+    /// `deleted_at` (full-refresh streams).
+    pub full_refresh: Vec<Table>,
+    pub quarantine: Vec<Quarantined>,
+    /// The stream's state after this unit; written in the same transaction.
+    pub state: Option<StreamState>,
+}
+
+/// What a committed [`LoadUnit`] changed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoadStats {
+    /// Rows inserted, changed, or marked deleted.
+    pub rows_written: u64,
+    pub quarantined: u64,
+}
+
+/// A handle on the warehouse file; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Warehouse {
+    path: PathBuf,
+    lock_timeout: Duration,
+}
+
+static FILE_LOCKS: LazyLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
+
+fn file_lock(path: &Path) -> Arc<Mutex<()>> {
+    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    FILE_LOCKS.lock().expect("file locks").entry(key).or_default().clone()
+}
+
+/// `DESKSYNC_FAILPOINT=before_commit:N` makes the process abort on the N-th commit, after the
+/// rows are loaded and before COMMIT: the crash tests use it. Unset in normal use.
+fn failpoint_hit() -> bool {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static TARGET: LazyLock<Option<u64>> =
+        LazyLock::new(|| std::env::var("DESKSYNC_FAILPOINT").ok()?.strip_prefix("before_commit:")?.parse().ok());
+    match *TARGET {
+        Some(n) => COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == n,
+        None => false,
+    }
+}
+
+impl Warehouse {
+    pub fn new(path: impl Into<PathBuf>, lock_timeout: Duration) -> Warehouse {
+        Warehouse { path: path.into(), lock_timeout }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` on a freshly opened connection in a blocking thread; the file is closed after.
+    pub async fn with_conn<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.with_conn_blocking(f))
+            .await
+            .map_err(|e| WarehouseError::Task(e.to_string()))?
+    }
+
+    pub fn with_conn_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, WarehouseError>,
+    ) -> Result<T, WarehouseError> {
+        let lock = file_lock(&self.path);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.open_waiting()?;
+        let out = f(&mut conn);
+        drop(conn);
+        out
+    }
+
+    fn open_waiting(&self) -> Result<Connection, WarehouseError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| WarehouseError::Io { context: format!("creating {}", dir.display()), source })?;
+        }
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        let mut announced = false;
+        loop {
+            let config = duckdb::Config::default().enable_autoload_extension(false).ctx("configuring DuckDB")?;
+            match Connection::open_with_flags(&self.path, config) {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    let msg = e.to_string();
+                    if !(msg.contains("lock") || msg.contains("Conflicting")) {
+                        return Err(e).ctx(format!("opening the warehouse {}", self.path.display()));
+                    }
+                    let holder = msg
+                        .find("(PID")
+                        .and_then(|i| msg[i..].find(')').map(|j| format!(" {}", &msg[i..=i + j])))
+                        .unwrap_or_default();
+                    let waited = started.elapsed();
+                    if waited >= self.lock_timeout {
+                        return Err(WarehouseError::Locked { path: self.path.clone(), holder, waited });
+                    }
+                    if !announced || delay >= Duration::from_secs(5) {
+                        telemetry::warehouse_locked(&self.path, &holder, waited);
+                        announced = true;
+                    }
+                    std::thread::sleep(delay.min(self.lock_timeout.saturating_sub(waited)));
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Apply pending migrations.
+    pub async fn migrate(&self) -> Result<(), WarehouseError> {
+        self.with_conn(|c| migrate_conn(c)).await
+    }
+
+    pub async fn load_state(&self, pipeline: &str, stream: &str) -> Result<StreamState, WarehouseError> {
+        let (p, s) = (pipeline.to_string(), stream.to_string());
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare("SELECT state FROM _desksync_state WHERE pipeline = ? AND stream = ?")
+                .ctx("reading state")?;
+            let mut rows = stmt.query(params![p, s]).ctx("reading state")?;
+            match rows.next().ctx("reading state")? {
+                Some(row) => {
+                    let text: String = row.get(0).ctx("reading state")?;
+                    StreamState::decode(&text).map_err(WarehouseError::Invalid)
+                }
+                None => Ok(StreamState::default()),
+            }
+        })
+        .await
+    }
+
+    /// Stored `content_hash` of the given keys of `table` (`id` is the last primary-key column;
+    /// source and account fix the others). Missing keys are absent from the map.
+    pub async fn known_hashes(
+        &self,
+        table: Table,
+        source: &'static str,
+        account: &str,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, Option<String>>, WarehouseError> {
+        let account = account.to_string();
+        self.with_conn(move |c| {
+            let key = table.primary_key().last().expect("primary key");
+            let list = ids.iter().map(|i| format!("'{}'", i.replace('\'', "''"))).collect::<Vec<_>>().join(",");
+            if list.is_empty() {
+                return Ok(HashMap::new());
+            }
+            let sql = format!(
+                "SELECT {key}, content_hash FROM {} WHERE source = ? AND account = ? AND {key} IN ({list})",
+                table.name()
+            );
+            let mut stmt = c.prepare(&sql).ctx("reading stored hashes")?;
+            let rows = stmt
+                .query_map(params![source, account], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+                .ctx("reading stored hashes")?;
+            let mut out = HashMap::new();
+            for r in rows {
+                let (k, h) = r.ctx("reading stored hashes")?;
+                out.insert(k, h);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Stored `raw` records of rows whose children still have to be fetched (NULL
+    /// `content_hash`, see `sources::liveagent`), at most `limit`.
+    pub async fn unfinished_raw(
+        &self,
+        table: Table,
+        source: &'static str,
+        account: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, WarehouseError> {
+        let account = account.to_string();
+        self.with_conn(move |c| {
+            let sql = format!(
+                "SELECT raw FROM {} WHERE source = ? AND account = ? AND content_hash IS NULL AND raw IS NOT NULL LIMIT {limit}",
+                table.name()
+            );
+            let mut stmt = c.prepare(&sql).ctx("reading rows to retry")?;
+            let rows = stmt.query_map(params![source, account], |r| r.get::<_, String>(0)).ctx("reading rows to retry")?;
+            rows.collect::<Result<Vec<_>, _>>().ctx("reading rows to retry")
+        })
+        .await
+    }
+
+    /// Commit a unit in one transaction (see the module docs).
+    pub async fn commit(&self, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
+        self.with_conn(move |c| commit_conn(c, unit)).await
+    }
+
+    pub async fn start_run(&self, run_id: &str, pipeline: &str) -> Result<(), WarehouseError> {
+        let (r, p) = (run_id.to_string(), pipeline.to_string());
+        self.with_conn(move |c| {
+            // A run still 'running' in the history was cut off (crash, kill): say so.
+            c.execute(
+                "UPDATE _desksync_runs SET status = 'abandoned', finished_at = now(),
+                 error = coalesce(error, 'the process stopped before the run finished')
+                 WHERE pipeline = ? AND status = 'running'",
+                params![p],
+            )
+            .ctx("recording the run")?;
+            c.execute(
+                "INSERT INTO _desksync_runs (run_id, pipeline, started_at, status) VALUES (?, ?, now(), 'running')",
+                params![r, p],
+            )
+            .ctx("recording the run")?;
+            Ok(())
+        })
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_run(
+        &self,
+        run_id: &str,
+        status: &str,
+        rows: u64,
+        requests: u64,
+        streams_json: String,
+        error: Option<String>,
+    ) -> Result<(), WarehouseError> {
+        let (r, s) = (run_id.to_string(), status.to_string());
+        self.with_conn(move |c| {
+            c.execute(
+                "UPDATE _desksync_runs SET finished_at = now(), status = ?, rows_written = ?, requests = ?,
+                 streams = ?, error = ? WHERE run_id = ?",
+                params![s, rows as i64, requests as i64, streams_json, error, r],
+            )
+            .ctx("recording the run")?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Forget the state of a pipeline (all streams, or one): the next run starts from scratch.
+    /// Rows stay; re-reading them changes nothing unless they changed.
+    pub async fn reset_state(&self, pipeline: &str, stream: Option<&str>) -> Result<usize, WarehouseError> {
+        let (p, s) = (pipeline.to_string(), stream.map(str::to_string));
+        self.with_conn(move |c| {
+            let n = match s {
+                Some(s) => c.execute("DELETE FROM _desksync_state WHERE pipeline = ? AND stream = ?", params![p, s]),
+                None => c.execute("DELETE FROM _desksync_state WHERE pipeline = ?", params![p]),
+            }
+            .ctx("resetting state")?;
+            Ok(n)
+        })
+        .await
+    }
+
+    /// (stream, watermark, state JSON, updated_at) of a pipeline.
+    pub async fn show_state(
+        &self,
+        pipeline: &str,
+    ) -> Result<Vec<(String, Option<String>, String, String)>, WarehouseError> {
+        let p = pipeline.to_string();
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT stream, watermark, state, strftime(updated_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S UTC')
+                     FROM _desksync_state WHERE pipeline = ? ORDER BY stream",
+                )
+                .ctx("reading state")?;
+            let rows = stmt
+                .query_map(params![p], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .ctx("reading state")?;
+            rows.collect::<Result<Vec<_>, _>>().ctx("reading state")
+        })
+        .await
+    }
+
+    /// Row counts of the model tables.
+    pub async fn table_counts(&self) -> Result<Vec<(String, i64)>, WarehouseError> {
+        self.with_conn(|c| {
+            let mut out = Vec::new();
+            for t in Table::ALL {
+                let n: i64 = c
+                    .query_row(&format!("SELECT count(*) FROM {}", t.name()), [], |r| r.get(0))
+                    .ctx("counting rows")?;
+                out.push((t.name().to_string(), n));
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+pub fn migrate_conn(c: &mut Connection) -> Result<(), WarehouseError> {
+    c.execute_batch("CREATE TABLE IF NOT EXISTS _desksync_schema (version INTEGER PRIMARY KEY, file VARCHAR, applied_at TIMESTAMPTZ)")
+        .ctx("creating the schema table")?;
+    let applied: Vec<i32> = {
+        let mut stmt = c.prepare("SELECT version FROM _desksync_schema").ctx("reading schema versions")?;
+        stmt.query_map([], |r| r.get(0))
+            .ctx("reading schema versions")?
+            .collect::<Result<_, _>>()
+            .ctx("reading schema versions")?
+    };
+    for (version, file, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        let tx = c.transaction().ctx("starting a migration")?;
+        tx.execute_batch(sql).ctx(format!("applying schema/{file}"))?;
+        tx.execute("INSERT INTO _desksync_schema VALUES (?, ?, now())", params![version, file])
+            .ctx("recording the schema version")?;
+        tx.commit().ctx(format!("committing schema/{file}"))?;
+    }
+    Ok(())
+}
+
+/// SQL for a table's lake partition value (`''` when unpartitioned), over alias `s`.
+pub fn partition_sql(table: Table, alias: &str) -> String {
+    match table.partition() {
+        Partition::None => "''".to_string(),
+        Partition::Month(col) => {
+            format!("coalesce(strftime({alias}.{col}::TIMESTAMP, '%Y-%m'), '__HIVE_DEFAULT_PARTITION__')")
+        }
+    }
+}
+
+fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
+    let mut stats = LoadStats::default();
+    let tx = c.transaction().ctx("starting the load transaction")?;
+    for (table, batch) in &unit.batches {
+        let name = table.name();
+        let stage = format!("_stage_{name}");
+        let pk = table.primary_key();
+        let pk_list = pk.join(", ");
+        tx.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {name} LIMIT 0"))
+            .ctx(format!("staging {name}"))?;
+        if batch.num_rows() > 0 {
+            let mut app = tx.appender_to_catalog_and_db(&stage, "temp", "main").ctx(format!("appending to {stage}"))?;
+            app.append_record_batch(batch.clone()).ctx(format!("appending to {stage}"))?;
+            app.flush().ctx(format!("appending to {stage}"))?;
+        }
+        let changed = format!(
+            "t.{first} IS NULL OR t.content_hash IS DISTINCT FROM s.content_hash OR t.deleted_at IS DISTINCT FROM s.deleted_at",
+            first = pk[0]
+        );
+        let has_deleted_at = table.columns().iter().any(|(c, _)| *c == "deleted_at");
+        let changed = if has_deleted_at {
+            changed
+        } else {
+            format!("t.{first} IS NULL OR t.content_hash IS DISTINCT FROM s.content_hash", first = pk[0])
+        };
+        let part = partition_sql(*table, "s");
+        tx.execute(
+            &format!(
+                "INSERT INTO _desksync_lake_dirty SELECT DISTINCT ?, s.source, s.account, {part}
+                 FROM {stage} s LEFT JOIN {name} t USING ({pk_list}) WHERE {changed}
+                 ON CONFLICT DO NOTHING"
+            ),
+            params![name],
+        )
+        .ctx(format!("recording lake partitions of {name}"))?;
+        let set_cols: Vec<String> = table
+            .columns()
+            .iter()
+            .filter(|(c, _)| !pk.contains(c))
+            .map(|(c, _)| format!("\"{c}\" = excluded.\"{c}\""))
+            .collect();
+        let where_changed = if has_deleted_at {
+            format!(
+                "{name}.content_hash IS DISTINCT FROM excluded.content_hash OR {name}.deleted_at IS DISTINCT FROM excluded.deleted_at"
+            )
+        } else {
+            format!("{name}.content_hash IS DISTINCT FROM excluded.content_hash")
+        };
+        let n = tx
+            .execute(
+                &format!(
+                    "INSERT INTO {name} SELECT * FROM {stage} ON CONFLICT ({pk_list}) DO UPDATE SET {} WHERE {where_changed}",
+                    set_cols.join(", ")
+                ),
+                [],
+            )
+            .ctx(format!("upserting {name}"))?;
+        stats.rows_written += n as u64;
+        if unit.full_refresh.contains(table) {
+            let tpart = partition_sql(*table, "t");
+            let gone = format!(
+                "t.source = ? AND t.account = ? AND t.deleted_at IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {})",
+                pk.iter().map(|k| format!("s.{k} = t.{k}")).collect::<Vec<_>>().join(" AND ")
+            );
+            tx.execute(
+                &format!(
+                    "INSERT INTO _desksync_lake_dirty SELECT DISTINCT ?, t.source, t.account, {tpart}
+                     FROM {name} t WHERE {gone} ON CONFLICT DO NOTHING"
+                ),
+                params![name, unit.source, unit.account],
+            )
+            .ctx(format!("recording lake partitions of {name}"))?;
+            let n = tx
+                .execute(
+                    &format!("UPDATE {name} AS t SET deleted_at = now(), synced_at = now() WHERE {gone}"),
+                    params![unit.source, unit.account],
+                )
+                .ctx(format!("marking rows no longer listed in {name}"))?;
+            stats.rows_written += n as u64;
+        }
+        tx.execute_batch(&format!("DROP TABLE {stage}")).ctx(format!("dropping {stage}"))?;
+    }
+    for q in &unit.quarantine {
+        tx.execute(
+            "INSERT INTO _desksync_quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
+            params![unit.pipeline, unit.stream, unit.run_id, q.record_key, q.reason, q.raw],
+        )
+        .ctx("writing quarantined records")?;
+        stats.quarantined += 1;
+    }
+    if let Some(state) = &unit.state {
+        tx.execute(
+            "INSERT INTO _desksync_state VALUES (?, ?, ?, ?, now())
+             ON CONFLICT (pipeline, stream) DO UPDATE SET watermark = excluded.watermark,
+             state = excluded.state, updated_at = excluded.updated_at",
+            params![unit.pipeline, unit.stream, state.watermark_text(), state.encode()],
+        )
+        .ctx("writing stream state")?;
+    }
+    if failpoint_hit() {
+        eprintln!("desksync: DESKSYNC_FAILPOINT reached before COMMIT; aborting the process");
+        std::process::abort();
+    }
+    tx.commit().ctx("committing the load")?;
+    Ok(stats)
+}
