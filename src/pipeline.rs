@@ -1,0 +1,231 @@
+//! The pipeline runner: one run of one pipeline = every selected stream in order, each loaded in
+//! bounded, transactional units through [`StreamCtx::commit`], then the lake refreshed and the run
+//! recorded in `_desksync_runs`.
+//!
+//! A stream that fails leaves its state where its last committed unit put it; the other streams
+//! still run, and the run is recorded as `partial` with the reason. Shutdown is passed in as a
+//! [`CancellationToken`]: sources check it between pages and while waiting on the network, and a
+//! unit that has started committing always finishes (commits run on a blocking thread that is
+//! never abandoned half-way).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, PipelineConfig, SyncSettings};
+use crate::error::{SyncError, WarehouseError};
+use crate::http::CounterSnapshot;
+use crate::lake;
+use crate::model::Table;
+use crate::sources::{self, Source, SyncMode};
+use crate::state::StreamState;
+use crate::telemetry;
+use crate::warehouse::{LoadUnit, Warehouse};
+
+/// What a stream's sync code sees: its state, settings and the way to commit.
+pub struct StreamCtx {
+    pub pipeline: String,
+    pub stream: String,
+    pub source: &'static str,
+    pub account: String,
+    pub run_id: String,
+    /// Streams selected in this pipeline (a parent checks whether its children are wanted).
+    pub selected: Vec<String>,
+    /// The state as last committed.
+    pub state: StreamState,
+    pub sync: SyncSettings,
+    pub timezone: chrono_tz::Tz,
+    pub filter_timezone: chrono_tz::Tz,
+    pub start_date: Option<chrono::NaiveDate>,
+    pub shutdown: CancellationToken,
+    pub warehouse: Warehouse,
+    pub rows_written: u64,
+    pub quarantined: u64,
+}
+
+impl StreamCtx {
+    pub fn wants(&self, stream: &str) -> bool {
+        self.selected.iter().any(|s| s == stream)
+    }
+
+    /// Commit one unit (rows + quarantine + new state) in one transaction.
+    pub async fn commit(&mut self, mut unit: LoadUnit) -> Result<(), SyncError> {
+        unit.source = self.source;
+        unit.account = self.account.clone();
+        unit.pipeline = self.pipeline.clone();
+        unit.stream = self.stream.clone();
+        unit.run_id = self.run_id.clone();
+        for q in &unit.quarantine {
+            telemetry::quarantined(&self.pipeline, &self.stream, q.record_key.as_deref(), &q.reason);
+        }
+        let new_state = unit.state.clone();
+        let stats = self.warehouse.commit(unit).await?;
+        self.rows_written += stats.rows_written;
+        self.quarantined += stats.quarantined;
+        telemetry::rows_written(&self.pipeline, &self.stream, stats.rows_written);
+        if let Some(s) = new_state {
+            self.state = s;
+        }
+        Ok(())
+    }
+
+    /// Stored content hashes of `ids` in `table` for this source and account.
+    pub async fn known_hashes(
+        &self,
+        table: Table,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, Option<String>>, SyncError> {
+        Ok(self.warehouse.known_hashes(table, self.source, &self.account, ids).await?)
+    }
+
+    /// Await `fut` unless shutdown is requested first.
+    pub async fn guard<T, E: Into<SyncError>>(&self, fut: impl Future<Output = Result<T, E>>) -> Result<T, SyncError> {
+        tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => Err(SyncError::Cancelled),
+            r = fut => r.map_err(Into::into),
+        }
+    }
+
+    pub fn check_shutdown(&self) -> Result<(), SyncError> {
+        if self.shutdown.is_cancelled() { Err(SyncError::Cancelled) } else { Ok(()) }
+    }
+}
+
+/// How one stream of a run went.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamSummary {
+    pub stream: String,
+    pub status: &'static str,
+    pub rows: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub quarantined: u64,
+    pub elapsed_ms: u64,
+    pub watermark: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How a run went.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub pipeline: String,
+    pub status: &'static str,
+    pub rows_written: u64,
+    pub requests: u64,
+    pub elapsed: Duration,
+    pub streams: Vec<StreamSummary>,
+    pub error: Option<String>,
+}
+
+/// Run one incremental pass of `p`.
+pub async fn run_pipeline(
+    config: &Config,
+    p: &PipelineConfig,
+    shutdown: CancellationToken,
+) -> Result<RunSummary, WarehouseError> {
+    let started = Instant::now();
+    let warehouse = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+    warehouse.migrate().await?;
+    let run_id = uuid::Uuid::now_v7().to_string();
+    warehouse.start_run(&run_id, &p.name).await?;
+    tracing::info!(pipeline = %p.name, run_id, "run started");
+
+    let source = Source::new(p, crate::sources::http_client(p));
+    let mut infos = sources::streams(p.source);
+    infos.sort_by_key(|s| s.order);
+    let mut summaries = Vec::new();
+    for info in infos.iter().filter(|s| p.streams.iter().any(|n| n == s.name)) {
+        if info.mode == SyncMode::ChildOfChanged {
+            continue; // loaded by its parent stream, in the parent's units
+        }
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let t0 = Instant::now();
+        let before: CounterSnapshot = source.http().snapshot();
+        let state = warehouse.load_state(&p.name, info.name).await?;
+        let mut ctx = StreamCtx {
+            pipeline: p.name.clone(),
+            stream: info.name.to_string(),
+            source: p.source.name(),
+            account: p.account.clone(),
+            run_id: run_id.clone(),
+            selected: p.streams.clone(),
+            state,
+            sync: p.sync.clone(),
+            timezone: p.timezone,
+            filter_timezone: p.filter_timezone,
+            start_date: p.start_date,
+            shutdown: shutdown.clone(),
+            warehouse: warehouse.clone(),
+            rows_written: 0,
+            quarantined: 0,
+        };
+        let result = source.sync_stream(info.name, &mut ctx).await;
+        let used = source.http().snapshot() - before;
+        let (status, error) = match &result {
+            Ok(()) => ("succeeded", None),
+            Err(SyncError::Cancelled) => ("cancelled", Some("stopped by shutdown".to_string())),
+            Err(e) => ("failed", Some(e.to_string())),
+        };
+        if let Some(e) = &error {
+            telemetry::stream_failed(&p.name, info.name, e);
+        } else {
+            telemetry::stream_finished(&p.name, info.name, ctx.rows_written, used.requests, t0.elapsed());
+        }
+        if let Some(c) = ctx.state.cursor {
+            telemetry::watermark_lag(&p.name, info.name, (Utc::now() - c).to_std().unwrap_or_default());
+        }
+        summaries.push(StreamSummary {
+            stream: info.name.to_string(),
+            status,
+            rows: ctx.rows_written,
+            requests: used.requests,
+            retries: used.retries,
+            throttled: used.throttled,
+            quarantined: ctx.quarantined,
+            elapsed_ms: t0.elapsed().as_millis() as u64,
+            watermark: ctx.state.watermark_text(),
+            error,
+        });
+    }
+
+    let mut run_error = summaries.iter().find_map(|s| s.error.clone().map(|e| format!("{}: {e}", s.stream)));
+    if config.settings.lake.enabled {
+        if let Err(e) = lake::export_dirty(&warehouse, &config.lake_path, config.settings.lake.row_group_rows).await {
+            tracing::error!(pipeline = %p.name, "refreshing the Parquet lake failed (retried next run): {e}");
+            run_error.get_or_insert(format!("lake: {e}"));
+        }
+    }
+    let failed = summaries.iter().filter(|s| s.status != "succeeded").count();
+    let status = if summaries.iter().any(|s| s.status == "cancelled") {
+        "cancelled"
+    } else if failed == 0 && run_error.is_none() {
+        "succeeded"
+    } else if failed == summaries.len() {
+        "failed"
+    } else {
+        "partial"
+    };
+    let rows: u64 = summaries.iter().map(|s| s.rows).sum();
+    let requests = source.http().snapshot().requests;
+    let streams_json = serde_json::to_string(&summaries).unwrap_or_default();
+    warehouse.finish_run(&run_id, status, rows, requests, streams_json, run_error.clone()).await?;
+    telemetry::run_finished(&p.name, &run_id, status, rows, requests, started.elapsed());
+    Ok(RunSummary {
+        run_id,
+        pipeline: p.name.clone(),
+        status,
+        rows_written: rows,
+        requests,
+        elapsed: started.elapsed(),
+        streams: summaries,
+        error: run_error,
+    })
+}

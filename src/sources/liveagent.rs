@@ -1,0 +1,650 @@
+//! LiveAgent API v1 (`shared/api-docs/liveagent-api-v1-full.txt`).
+//!
+//! Streams: `conversations` → `tickets` (incremental by `datechanged`), `messages` → `messages`
+//! (fetched for conversations new or changed in this pass), `departments` and `tags` (full
+//! refresh).
+//!
+//! ## How `conversations` stays exact
+//! * Each pass lists `datechanged=gte:<cursor − lookback>` with `limit`/`offset`. Every page after
+//!   the first overlaps the previous one by `sync.page_overlap` rows, and the last row of the
+//!   previous page (the anchor) must reappear in the overlap; if it does not, rows shifted
+//!   between the two requests (a record changed and moved, or was deleted), so the runner backs
+//!   up and re-reads instead of risking a gap. Duplicates from the overlap cost nothing: a row is
+//!   rewritten only when its content hash changed.
+//! * The pass's progress (offset, largest `datechanged` seen) commits with each batch, so a crash
+//!   resumes at the page it reached. At the end the cursor moves to the largest `datechanged`
+//!   seen, but never past the vendor's clock when the pass began (`current_server_time`):
+//!   anything changed after that is picked up by the next pass.
+//! * Messages are fetched only for conversations whose list record changed (content hash). When
+//!   a conversation's messages cannot be fetched, its row is stored with a NULL hash and the
+//!   failure is quarantined with the reason; every pass first retries such rows from their
+//!   stored record (they may never change again, so the listing would not bring them back).
+//!
+//! Times arrive in the account's zone (`timezone`) and filters are written in `filter_timezone`.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::{StreamInfo, SyncMode};
+use crate::config::PipelineConfig;
+use crate::error::{HttpError, SyncError};
+use crate::http::{Auth, HttpClient};
+use crate::model::{
+    self, DepartmentRow, MessageRow, Quarantined, Table, TagRow, TicketRow, content_hash, looks_like_html,
+};
+use crate::pipeline::StreamCtx;
+use crate::state::{PassState, StreamState};
+use crate::telemetry;
+use crate::timez::{format_local, parse_local};
+use crate::warehouse::LoadUnit;
+
+pub const SOURCE: &str = "liveagent";
+
+pub const STREAMS: &[StreamInfo] = &[
+    StreamInfo {
+        name: "departments",
+        table: Table::Departments,
+        mode: SyncMode::FullRefresh,
+        cursor: None,
+        endpoint: "GET /api/departments",
+        order: 0,
+    },
+    StreamInfo {
+        name: "tags",
+        table: Table::Tags,
+        mode: SyncMode::FullRefresh,
+        cursor: None,
+        endpoint: "GET /api/tags",
+        order: 1,
+    },
+    StreamInfo {
+        name: "conversations",
+        table: Table::Tickets,
+        mode: SyncMode::Incremental,
+        cursor: Some("datechanged"),
+        endpoint: "GET /api/conversations",
+        order: 10,
+    },
+    StreamInfo {
+        name: "messages",
+        table: Table::Messages,
+        mode: SyncMode::ChildOfChanged,
+        cursor: Some("conversations.datechanged"),
+        endpoint: "GET /api/conversations/{id}/messages",
+        order: 11,
+    },
+];
+
+/// LiveAgent's error body: `{"response":{"status":"ERROR","errormessage":"…"}}`.
+fn decode_error(_status: u16, body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let r = v.get("response")?;
+    let msg = r.get("errormessage").and_then(Value::as_str)?;
+    Some(msg.to_string())
+}
+
+pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
+    HttpClient::new(
+        &cfg.name,
+        cfg.base_url.clone(),
+        Auth::QueryParam { name: "apikey", secret: cfg.api_key.clone() },
+        &cfg.http,
+        decode_error,
+    )
+}
+
+pub struct LiveAgent {
+    pub http: HttpClient,
+    timezone: chrono_tz::Tz,
+}
+
+/// A value as LiveAgent sends it: strings, sometimes numbers, `null` or absent.
+fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(other) => Err(format!("{key} should be text but is {other}")),
+    }
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+fn int(v: &Value, key: &str) -> Result<Option<i32>, String> {
+    match nonempty(text(v, key)?) {
+        None => Ok(None),
+        Some(s) => s.trim().parse().map(Some).map_err(|_| format!("{key} '{s}' is not an integer")),
+    }
+}
+
+fn time(v: &Value, key: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, String> {
+    match nonempty(text(v, key)?) {
+        None => Ok(None),
+        Some(s) if s.starts_with("0000-00-00") => Ok(None),
+        Some(s) => parse_local(&s, tz).map(Some).ok_or_else(|| format!("{key} '{s}' is not a date-time")),
+    }
+}
+
+fn quarantine(raw: &Value, key: Option<String>, reason: String) -> Quarantined {
+    Quarantined { record_key: key, reason, raw: raw.to_string() }
+}
+
+pub fn status(code: &str) -> &'static str {
+    match code {
+        "N" => "new",
+        "C" => "open",
+        "A" => "answered",
+        "W" => "pending",
+        "R" => "resolved",
+        "X" => "deleted",
+        "B" => "spam",
+        "T" => "chatting",
+        "P" => "calling",
+        "I" => "init",
+        _ => "open",
+    }
+}
+
+pub fn channel(code: &str) -> &'static str {
+    match code {
+        "E" => "email",
+        "B" | "I" => "chat",
+        "M" => "form",
+        "C" | "W" => "call",
+        "F" | "A" => "facebook",
+        "T" => "twitter",
+        "Q" => "forum",
+        _ => "other",
+    }
+}
+
+fn message_kind(rtype: &str) -> &'static str {
+    match rtype {
+        "M" | "X" | "Y" => "message",
+        "N" | "L" => "note",
+        "F" => "file",
+        "V" | "1" => "call",
+        "P" | "W" | "C" => "rating",
+        "S" | "J" | "K" | "G" | "R" | "D" | "E" | "U" | "T" | "H" | "A" | "O" | "Q" | "Z" | "B" | "2" | "0" | "3" => {
+            "system"
+        }
+        _ => "other",
+    }
+}
+
+/// Normalize one conversation list record.
+pub fn ticket_row(raw: &Value, account: &str, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<TicketRow, Quarantined> {
+    let id = match text(raw, "conversationid") {
+        Ok(Some(id)) if !id.trim().is_empty() => id,
+        _ => return Err(quarantine(raw, None, "conversation without a conversationid".into())),
+    };
+    let build = || -> Result<TicketRow, String> {
+        let status_raw = nonempty(text(raw, "status")?);
+        let channel_raw = nonempty(text(raw, "channel_type")?);
+        let tags = nonempty(text(raw, "tags")?)
+            .map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        Ok(TicketRow {
+            source: SOURCE,
+            account: account.to_string(),
+            ticket_id: id.clone(),
+            code: nonempty(text(raw, "code")?),
+            subject: text(raw, "subject")?,
+            status: status_raw.as_deref().map(|s| status(s).to_string()),
+            status_raw,
+            channel: channel_raw.as_deref().map(|c| channel(c).to_string()),
+            channel_raw,
+            department_id: nonempty(text(raw, "departmentid")?),
+            department_name: nonempty(text(raw, "departmentname")?),
+            assignee_id: nonempty(text(raw, "assignedto")?),
+            requester_name: nonempty(text(raw, "ownername")?),
+            requester_email: nonempty(text(raw, "owneremail")?),
+            language: nonempty(text(raw, "language")?),
+            tags,
+            created_at: time(raw, "datecreated", tz)?,
+            updated_at: time(raw, "datechanged", tz)?,
+            due_at: time(raw, "datedue", tz)?,
+            messages_in: int(raw, "messagegroupsin")?,
+            messages_out: int(raw, "messagegroupsout")?,
+            deleted_at: None,
+            content_hash: Some(content_hash(raw)),
+            raw: raw.to_string(),
+            synced_at: now,
+        })
+    };
+    build().map_err(|reason| quarantine(raw, Some(id.clone()), reason))
+}
+
+/// Normalize a `/messages` answer (groups of messages) of one conversation.
+pub fn message_rows(
+    response: &Value,
+    ticket_id: &str,
+    account: &str,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> (Vec<MessageRow>, Vec<Quarantined>) {
+    let mut rows = Vec::new();
+    let mut bad = Vec::new();
+    let Some(groups) = response.get("groups").and_then(Value::as_array) else {
+        bad.push(quarantine(response, Some(ticket_id.into()), "messages answer without a groups list".into()));
+        return (rows, bad);
+    };
+    for g in groups {
+        let group_id = text(g, "messagegroupid").ok().flatten();
+        let grtype = text(g, "rtype").ok().flatten();
+        let group_internal = matches!(grtype.as_deref(), Some("I" | "Z" | "U" | "1"));
+        for m in g.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+            let one = || -> Result<MessageRow, String> {
+                let message_id = nonempty(text(m, "messageid")?).ok_or("message without a messageid")?;
+                let rtype = nonempty(text(m, "rtype")?);
+                let kind = message_kind(rtype.as_deref().unwrap_or(""));
+                let is_internal = group_internal || matches!(rtype.as_deref(), Some("I" | "N" | "L" | "1"));
+                let author_type = if kind == "system" {
+                    "system"
+                } else if is_internal || matches!(grtype.as_deref(), Some("4" | "V")) {
+                    "agent"
+                } else if matches!(grtype.as_deref(), Some("3" | "5" | "M" | "P" | "F" | "W")) {
+                    "customer"
+                } else {
+                    "unknown"
+                };
+                let body = text(m, "message")?;
+                let body_format = if body.as_deref().is_some_and(looks_like_html) { "html" } else { "text" };
+                Ok(MessageRow {
+                    source: SOURCE,
+                    account: account.to_string(),
+                    ticket_id: ticket_id.to_string(),
+                    message_id,
+                    group_id: group_id.clone(),
+                    author_id: nonempty(text(m, "userid")?),
+                    author_type,
+                    kind,
+                    type_raw: rtype,
+                    group_type_raw: grtype.clone(),
+                    is_internal,
+                    created_at: time(m, "datecreated", tz)?,
+                    body,
+                    body_format,
+                    content_hash: Some(content_hash(m)),
+                    raw: m.to_string(),
+                    synced_at: now,
+                })
+            };
+            match one() {
+                Ok(r) => rows.push(r),
+                Err(reason) => {
+                    let key = text(m, "messageid").ok().flatten().map(|mid| format!("{ticket_id}/{mid}"));
+                    bad.push(quarantine(m, key.or(Some(ticket_id.into())), reason));
+                }
+            }
+        }
+    }
+    (rows, bad)
+}
+
+/// The `response` object of a LiveAgent answer, or the error it reports.
+fn response(v: Value, what: &str) -> Result<Value, SyncError> {
+    match v {
+        Value::Object(mut map) => match map.remove("response") {
+            Some(r) if r.get("status").and_then(Value::as_str) == Some("ERROR") => Err(SyncError::Protocol(format!(
+                "{what}: {}",
+                r.get("errormessage").and_then(Value::as_str).unwrap_or("error without a message")
+            ))),
+            Some(r) => Ok(r),
+            None => Err(SyncError::Protocol(format!("{what}: the answer has no \"response\" object"))),
+        },
+        _ => Err(SyncError::Protocol(format!("{what}: the answer is not a JSON object"))),
+    }
+}
+
+fn list<'a>(r: &'a Value, key: &str, what: &str) -> Result<&'a [Value], SyncError> {
+    match r.get(key) {
+        Some(Value::Array(a)) => Ok(a),
+        // An empty list may come as null or be left out.
+        None | Some(Value::Null) => Ok(&[]),
+        Some(other) => Err(SyncError::Protocol(format!("{what}: \"{key}\" should be a list but is {other}"))),
+    }
+}
+
+impl LiveAgent {
+    pub fn new(cfg: &PipelineConfig, http: HttpClient) -> LiveAgent {
+        LiveAgent { http, timezone: cfg.timezone }
+    }
+
+    /// `GET /api/application/status`: version and the server's clock.
+    async fn status(&self) -> Result<(String, Option<DateTime<Utc>>), SyncError> {
+        let r = response(self.http.get_json("/api/application/status", &[]).await?, "application status")?;
+        let version = text(&r, "liveagentversion").ok().flatten().unwrap_or_else(|| "unknown".into());
+        let now = time(&r, "current_server_time", self.timezone).ok().flatten();
+        Ok((version, now))
+    }
+
+    pub async fn check(&self) -> Result<String, SyncError> {
+        let (version, now) = self.status().await?;
+        Ok(format!(
+            "LiveAgent {version} at {}, server time {}",
+            crate::http::redact_url(self.http.base()),
+            now.map(|t| t.to_rfc3339()).unwrap_or_else(|| "not reported".into())
+        ))
+    }
+
+    pub async fn sync_stream(&self, stream: &str, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        match stream {
+            "departments" => self.sync_departments(ctx).await,
+            "tags" => self.sync_tags(ctx).await,
+            "conversations" => self.sync_conversations(ctx).await,
+            "messages" => Ok(()),
+            other => Err(SyncError::Protocol(format!("liveagent has no stream '{other}'"))),
+        }
+    }
+
+    async fn sync_departments(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        let r = response(ctx.guard(self.http.get_json("/api/departments", &[])).await?, "departments")?;
+        let now = Utc::now();
+        let mut rows = Vec::new();
+        let mut bad = Vec::new();
+        for d in list(&r, "departments", "departments")? {
+            match nonempty(text(d, "departmentid").ok().flatten()) {
+                Some(id) => rows.push(DepartmentRow {
+                    source: SOURCE,
+                    account: ctx.account.clone(),
+                    department_id: id,
+                    name: text(d, "name").ok().flatten(),
+                    online_status: text(d, "onlinestatus").ok().flatten(),
+                    is_deleted: text(d, "deleted").ok().flatten().map(|s| s == "Y"),
+                    deleted_at: None,
+                    content_hash: Some(content_hash(d)),
+                    raw: d.to_string(),
+                    synced_at: now,
+                }),
+                None => bad.push(quarantine(d, None, "department without a departmentid".into())),
+            }
+        }
+        self.commit_full_refresh(ctx, Table::Departments, model::to_batch(Table::Departments, &rows), bad).await
+    }
+
+    async fn sync_tags(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        let r = response(ctx.guard(self.http.get_json("/api/tags", &[])).await?, "tags")?;
+        let now = Utc::now();
+        let mut rows = Vec::new();
+        let mut bad = Vec::new();
+        for t in list(&r, "tags", "tags")? {
+            match nonempty(text(t, "id").ok().flatten()) {
+                Some(id) => rows.push(TagRow {
+                    source: SOURCE,
+                    account: ctx.account.clone(),
+                    tag_id: id,
+                    name: text(t, "name").ok().flatten(),
+                    color: text(t, "color").ok().flatten(),
+                    bg_color: text(t, "bg_color").ok().flatten(),
+                    deleted_at: None,
+                    content_hash: Some(content_hash(t)),
+                    raw: t.to_string(),
+                    synced_at: now,
+                }),
+                None => bad.push(quarantine(t, None, "tag without an id".into())),
+            }
+        }
+        self.commit_full_refresh(ctx, Table::Tags, model::to_batch(Table::Tags, &rows), bad).await
+    }
+
+    async fn commit_full_refresh(
+        &self,
+        ctx: &mut StreamCtx,
+        table: Table,
+        batch: Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError>,
+        bad: Vec<Quarantined>,
+    ) -> Result<(), SyncError> {
+        let batch = batch.map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))?;
+        let state = StreamState { version: 1, cursor: Some(Utc::now()), pass: None };
+        ctx.commit(LoadUnit {
+            batches: vec![(table, batch)],
+            full_refresh: vec![table],
+            quarantine: bad,
+            state: Some(state),
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn sync_conversations(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        let page_size = ctx.sync.page_size;
+        let overlap = ctx.sync.page_overlap;
+        let lookback = chrono::Duration::from_std(ctx.sync.lookback).unwrap_or_default();
+        let mut state = ctx.state.clone();
+        let mut pass = match state.pass.take() {
+            Some(mut p) => {
+                // Rows may have shifted while we were down, and the anchor of the last page is
+                // gone: finish the pass, but keep the cursor so the next pass re-reads it all.
+                tracing::info!(pipeline = %ctx.pipeline, offset = p.offset, "resuming an interrupted pass");
+                p.unstable = true;
+                p
+            }
+            None => {
+                let (_, server_now) = ctx.guard(self.status()).await?;
+                let start = ctx
+                    .start_date
+                    .map(|d| crate::timez::local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
+                PassState {
+                    since: state.cursor.map(|c| c - lookback).or(start),
+                    offset: 0,
+                    max_seen: None,
+                    started_at: server_now.unwrap_or_else(Utc::now),
+                    unstable: false,
+                }
+            }
+        };
+        // Conversations whose messages failed last time (stored with a NULL hash) are retried
+        // from their stored record first: they may never change again and so never come back
+        // in the listing.
+        let retry: Vec<Value> = ctx
+            .warehouse
+            .unfinished_raw(Table::Tickets, SOURCE, &ctx.account, ctx.sync.batch_size)
+            .await?
+            .iter()
+            .filter_map(|r| serde_json::from_str(r).ok())
+            .collect();
+        if !retry.is_empty() {
+            tracing::info!(pipeline = %ctx.pipeline, count = retry.len(), "retrying conversations whose messages failed before");
+            let at = pass.offset;
+            self.load_conversations(ctx, &retry, &mut pass, at, &state).await?;
+        }
+        let mut offset = pass.offset;
+        let mut anchor: Option<String> = None;
+        let mut rereads = 0usize;
+        loop {
+            ctx.check_shutdown()?;
+            let mut query = vec![("limit", page_size.to_string()), ("offset", offset.to_string())];
+            if let Some(since) = pass.since {
+                query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
+            }
+            let r = response(ctx.guard(self.http.get_json("/api/conversations", &query)).await?, "conversations")?;
+            let page: Vec<Value> = list(&r, "conversations", "conversations")?.to_vec();
+            if page.is_empty() {
+                break;
+            }
+            if let Some(a) = &anchor {
+                let window = &page[..overlap.min(page.len())];
+                let found = window.iter().any(|c| text(c, "conversationid").ok().flatten().as_deref() == Some(a));
+                if !found {
+                    telemetry::paging_unstable(&ctx.pipeline, &ctx.stream, offset);
+                    rereads += 1;
+                    if rereads <= 10 {
+                        // Back up one page and read forward again.
+                        offset = offset.saturating_sub(page_size - overlap);
+                        anchor = None;
+                        continue;
+                    }
+                    pass.unstable = true;
+                }
+            }
+            let full = page.len() >= page_size;
+            let next_offset = if full { offset + page_size - overlap } else { offset + page.len() };
+            anchor = if full && overlap > 0 {
+                page.last().and_then(|c| text(c, "conversationid").ok().flatten())
+            } else {
+                None
+            };
+            let chunks: Vec<&[Value]> = page.chunks(ctx.sync.batch_size).collect();
+            let last_chunk = chunks.len() - 1;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let committed_offset = if i == last_chunk { next_offset } else { offset };
+                self.load_conversations(ctx, chunk, &mut pass, committed_offset, &state).await?;
+            }
+            offset = next_offset;
+        }
+        // Pass complete: move the cursor, never past the vendor's clock at the pass start.
+        let new_cursor = match (pass.max_seen, pass.unstable) {
+            (Some(m), false) => Some(state.cursor.map_or(m.min(pass.started_at), |c| c.max(m.min(pass.started_at)))),
+            _ => state.cursor,
+        };
+        state.cursor = new_cursor;
+        state.pass = None;
+        state.version = 1;
+        ctx.commit(LoadUnit { state: Some(state), ..Default::default() }).await
+    }
+
+    /// Load one batch of conversation records (and messages of the changed ones) in one unit.
+    async fn load_conversations(
+        &self,
+        ctx: &mut StreamCtx,
+        chunk: &[Value],
+        pass: &mut PassState,
+        committed_offset: usize,
+        state: &StreamState,
+    ) -> Result<(), SyncError> {
+        let now = Utc::now();
+        let mut tickets: Vec<TicketRow> = Vec::new();
+        let mut bad = Vec::new();
+        let mut seen = HashSet::new();
+        for raw in chunk {
+            match ticket_row(raw, &ctx.account, ctx.timezone, now) {
+                Ok(t) => {
+                    if let Some(u) = t.updated_at {
+                        pass.max_seen = Some(pass.max_seen.map_or(u, |m| m.max(u)));
+                    }
+                    if seen.insert(t.ticket_id.clone()) {
+                        tickets.push(t);
+                    }
+                }
+                Err(q) => bad.push(q),
+            }
+        }
+        let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
+        let known = ctx.known_hashes(Table::Tickets, ids).await?;
+        // Only rows that are new or changed are written, and only they get their messages read.
+        tickets.retain(|t| known.get(&t.ticket_id) != Some(&t.content_hash));
+        let mut messages: Vec<MessageRow> = Vec::new();
+        if ctx.wants("messages") && !tickets.is_empty() {
+            let tz = ctx.timezone;
+            let account = ctx.account.clone();
+            let fetches = futures::stream::iter(tickets.iter().map(|t| t.ticket_id.clone()))
+                .map(|id| {
+                    let http = self.http.clone();
+                    async move {
+                        let path = format!("/api/conversations/{}/messages", urlencode(&id));
+                        (id, http.get_json(&path, &[]).await)
+                    }
+                })
+                .buffer_unordered(ctx.sync.message_concurrency);
+            let results: Vec<(String, Result<Value, HttpError>)> =
+                ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await?;
+            let mut failed: HashMap<String, String> = HashMap::new();
+            for (id, res) in results {
+                let answer = match res {
+                    Ok(v) => response(v, "messages").map_err(|e| e.to_string()),
+                    // Transient failures that outlived the retries stop the stream; the batch
+                    // is not committed, so the next run re-reads it.
+                    Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => {
+                        return Err(e.into());
+                    }
+                    Err(e @ HttpError::Unauthorized { .. }) => return Err(e.into()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match answer {
+                    Ok(r) => {
+                        let (rows, q) = message_rows(&r, &id, &account, tz, now);
+                        messages.extend(rows);
+                        bad.extend(q);
+                    }
+                    Err(reason) => {
+                        failed.insert(id.clone(), reason.clone());
+                        bad.push(Quarantined {
+                            record_key: Some(id),
+                            reason: format!("messages could not be read (retried next run): {reason}"),
+                            raw: String::new(),
+                        });
+                    }
+                }
+            }
+            for t in tickets.iter_mut().filter(|t| failed.contains_key(&t.ticket_id)) {
+                t.content_hash = None;
+            }
+        }
+        let mut batches = vec![(Table::Tickets, build(Table::Tickets, &tickets)?)];
+        if !messages.is_empty() {
+            batches.push((Table::Messages, build(Table::Messages, &messages)?));
+        }
+        let mut st = state.clone();
+        st.pass = Some(PassState { offset: committed_offset, ..pass.clone() });
+        ctx.commit(LoadUnit { batches, quarantine: bad, state: Some(st), ..Default::default() }).await
+    }
+}
+
+fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_batch::RecordBatch, SyncError> {
+    model::to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn normalizes_the_documented_example() {
+        let raw: Value = serde_json::from_str(
+            r#"{ "conversationid":"s4y7t5s7", "code":"AX4-B4T-FD8", "datecreated":"2012-03-02 11:21:04",
+            "datechanged":"2012-03-02 11:21:05", "departmentname":"Department 1", "departmentid":"a5j9t4d8",
+            "status":"A", "ownername":"John Owner", "owneremail":"john@owner.com", "subject":"Test ticket",
+            "preview":"this is test ticket", "publicurlcode":"bI5fR3oN40708G65", "tags":"tagid1, tagid2",
+            "channel_type":"E", "messagegroupsin":"2", "messagegroupsout":5 }"#,
+        )
+        .unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let phoenix: chrono_tz::Tz = "America/Phoenix".parse().unwrap();
+        let t = ticket_row(&raw, "acme", phoenix, now).unwrap();
+        assert_eq!(t.status.as_deref(), Some("answered"));
+        assert_eq!(t.channel.as_deref(), Some("email"));
+        assert_eq!(t.tags, vec!["tagid1", "tagid2"]);
+        assert_eq!(t.messages_in, Some(2));
+        assert_eq!(t.messages_out, Some(5));
+        assert_eq!(t.created_at.unwrap().to_rfc3339(), "2012-03-02T18:21:04+00:00");
+        assert!(t.due_at.is_none());
+    }
+
+    #[test]
+    fn malformed_records_are_quarantined_with_a_reason() {
+        let now = Utc::now();
+        let no_id: Value = serde_json::json!({"subject": "x"});
+        assert!(ticket_row(&no_id, "a", chrono_tz::UTC, now).unwrap_err().reason.contains("conversationid"));
+        let bad_date: Value = serde_json::json!({"conversationid": "c1", "datechanged": "yesterday"});
+        let q = ticket_row(&bad_date, "a", chrono_tz::UTC, now).unwrap_err();
+        assert_eq!(q.record_key.as_deref(), Some("c1"));
+        assert!(q.reason.contains("datechanged 'yesterday'"), "{}", q.reason);
+    }
+}

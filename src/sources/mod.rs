@@ -1,0 +1,126 @@
+//! Connectors, registered in one place: [`SourceKind::ALL`] lists every vendor and
+//! [`streams`] every stream each one offers, with its table, key, cursor and sync mode. The
+//! `desksync streams` command and config validation read from here.
+//!
+//! Adding a connector:
+//! 1. add a variant to [`SourceKind`] (and to `ALL`, `name`);
+//! 2. list its streams in [`streams`];
+//! 3. write `sources/<vendor>.rs` with a `sync_stream` that pages through the vendor through
+//!    [`crate::http::HttpClient`], normalizes records into `model` rows and hands each bounded
+//!    batch with its new stream state to [`crate::pipeline::StreamCtx::commit`];
+//! 4. dispatch to it in [`Source`];
+//! 5. teach the simulator to speak the vendor so tests can run against it.
+
+pub mod liveagent;
+
+use crate::config::PipelineConfig;
+use crate::error::SyncError;
+use crate::http::HttpClient;
+use crate::model::Table;
+use crate::pipeline::StreamCtx;
+
+/// The vendors desksync can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    LiveAgent,
+}
+
+impl SourceKind {
+    pub const ALL: &'static [SourceKind] = &[SourceKind::LiveAgent];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::LiveAgent => "liveagent",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<SourceKind> {
+        SourceKind::ALL.iter().copied().find(|k| k.name() == s)
+    }
+}
+
+/// How a stream decides what to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// By a cursor column, with a lookback overlap; upsert by key.
+    Incremental,
+    /// Fetched with its parent stream's changed records (one request per parent).
+    ChildOfChanged,
+    /// The whole (small) list every run; rows no longer listed get `deleted_at`.
+    FullRefresh,
+}
+
+impl SyncMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncMode::Incremental => "incremental",
+            SyncMode::ChildOfChanged => "per changed parent",
+            SyncMode::FullRefresh => "full refresh",
+        }
+    }
+}
+
+/// A stream as `desksync streams` shows it.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    pub name: &'static str,
+    pub table: Table,
+    pub mode: SyncMode,
+    pub cursor: Option<&'static str>,
+    pub endpoint: &'static str,
+    /// Order in which the runner syncs streams (dimensions first).
+    pub order: u8,
+}
+
+/// Every stream of a connector.
+pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
+    match kind {
+        SourceKind::LiveAgent => liveagent::STREAMS.to_vec(),
+    }
+}
+
+pub fn stream_names(kind: SourceKind) -> Vec<&'static str> {
+    streams(kind).iter().map(|s| s.name).collect()
+}
+
+/// The HTTP client of a pipeline: the connector's authentication and error decoding over the
+/// pipeline's `[http]` settings.
+pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
+    match cfg.source {
+        SourceKind::LiveAgent => liveagent::http_client(cfg),
+    }
+}
+
+/// A configured connector instance.
+pub enum Source {
+    LiveAgent(liveagent::LiveAgent),
+}
+
+impl Source {
+    pub fn new(cfg: &PipelineConfig, http: HttpClient) -> Source {
+        match cfg.source {
+            SourceKind::LiveAgent => Source::LiveAgent(liveagent::LiveAgent::new(cfg, http)),
+        }
+    }
+
+    /// One cheap authenticated request; `Ok` holds a one-line description of what answered.
+    pub async fn check(&self) -> Result<String, SyncError> {
+        match self {
+            Source::LiveAgent(s) => s.check().await,
+        }
+    }
+
+    /// Sync one stream. Streams that ride along with another (LiveAgent messages with
+    /// conversations) return immediately when their parent handles them.
+    pub async fn sync_stream(&self, stream: &str, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        match self {
+            Source::LiveAgent(s) => s.sync_stream(stream, ctx).await,
+        }
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        match self {
+            Source::LiveAgent(s) => &s.http,
+        }
+    }
+}
