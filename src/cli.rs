@@ -1,0 +1,485 @@
+//! Command-line interface (clap). Every command has `--help`; failures exit non-zero with the
+//! reason in plain words (the whole cause chain is printed by `main`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use desksync::config::{self, Config};
+use desksync::pipeline::{RunSummary, run_pipeline};
+use desksync::simulator::{SimConfig, Simulator};
+use desksync::sources::{self, Source};
+use desksync::warehouse::Warehouse;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "desksync",
+    version,
+    about = "Keep an analytics warehouse (DuckDB + Parquet) in step with your help desks"
+)]
+struct Cli {
+    /// Settings file; pipelines are read from `pipelines/` beside it.
+    #[arg(long, global = true, env = "DESKSYNC_CONFIG", default_value = "desksync.toml")]
+    config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// More log output (-v: debug, -vv: trace). `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the built-in simulator, sync it into DIR/warehouse.duckdb and DIR/lake, and show
+    /// what landed.
+    Demo {
+        /// Where the demo's configuration, warehouse and lake go.
+        #[arg(long, default_value = "desksync-demo")]
+        dir: PathBuf,
+        /// Conversations in the simulated account.
+        #[arg(long, default_value_t = 1000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// One incremental pass of the named pipelines (all when none), then exit.
+    Run {
+        /// Pipeline to run (repeatable).
+        #[arg(long = "pipeline", short = 'p')]
+        pipelines: Vec<String>,
+    },
+    /// One cheap authenticated request: says what is wrong in plain words.
+    Check {
+        #[arg(long, short = 'p')]
+        pipeline: String,
+    },
+    /// Each stream with its table, primary key, cursor and sync mode.
+    Streams {
+        /// Show the streams of one pipeline (and whether it selected them).
+        #[arg(long, short = 'p')]
+        pipeline: Option<String>,
+    },
+    /// Show or reset incremental state.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
+    /// Run the simulator as a standalone server on 127.0.0.1 until Ctrl-C.
+    Simulate {
+        #[arg(long, value_enum, default_value_t = Vendor::Liveagent)]
+        vendor: Vendor,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8089)]
+        port: u16,
+        #[arg(long, default_value_t = 1000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The API key the simulator accepts.
+        #[arg(long, default_value = "sim-liveagent-key")]
+        api_key: String,
+        /// Time zone the simulated account reports times in.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    /// Benchmark a full and an incremental sync against a simulator in a separate process.
+    Bench {
+        #[arg(long, default_value_t = 20_000)]
+        conversations: usize,
+        /// Percent of conversations that get a reply before the incremental run.
+        #[arg(long, default_value_t = 1.0)]
+        changed_pct: f64,
+        /// Scratch directory (emptied first).
+        #[arg(long, default_value = "target/bench")]
+        dir: PathBuf,
+    },
+    /// Run one SQL statement against the warehouse (read-only) and print the result.
+    Sql { query: String },
+}
+
+#[derive(Subcommand)]
+enum StateAction {
+    /// Each stream's watermark and state.
+    Show {
+        #[arg(long, short = 'p')]
+        pipeline: String,
+    },
+    /// Forget the state so the next run starts over (rows are kept; unchanged rows are not rewritten).
+    Reset {
+        #[arg(long, short = 'p')]
+        pipeline: String,
+        /// Only this stream.
+        #[arg(long)]
+        stream: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Vendor {
+    Liveagent,
+}
+
+fn init_logging(format: LogFormat, verbose: u8, default: &str) {
+    let level = match verbose {
+        0 => default,
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},hyper=warn,reqwest=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+pub fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let quiet = matches!(
+        cli.command,
+        Command::Demo { .. } | Command::Bench { .. } | Command::Sql { .. } | Command::Streams { .. }
+    );
+    init_logging(cli.log_format, cli.verbose, if quiet { "warn" } else { "info" });
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    rt.block_on(dispatch(cli))
+}
+
+fn load_config(path: &Path) -> Result<Config> {
+    config::load(path).map_err(|e| anyhow!("{e}"))
+}
+
+/// A token cancelled by the first Ctrl-C / SIGTERM.
+fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("desksync: stopping after the current batch commits (signal again to abort)");
+        t.cancel();
+        let _ = tokio::signal::ctrl_c().await;
+        std::process::exit(130);
+    });
+    token
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo { dir, conversations, seed } => demo(&dir, conversations, seed).await,
+        Command::Run { pipelines } => {
+            let config = load_config(&cli.config)?;
+            let selected = config.select(&pipelines).map_err(|e| anyhow!(e))?;
+            if selected.is_empty() {
+                bail!(
+                    "no pipelines configured in {}",
+                    config
+                        .pipelines
+                        .first()
+                        .map(|p| p.file.display().to_string())
+                        .unwrap_or_else(|| "pipelines/".into())
+                );
+            }
+            let token = shutdown_token();
+            let mut ok = true;
+            for p in selected {
+                let summary =
+                    run_pipeline(&config, p, token.clone()).await.with_context(|| format!("pipeline {}", p.name))?;
+                print_summary(&summary);
+                ok &= summary.status == "succeeded";
+            }
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Check { pipeline } => {
+            let config = load_config(&cli.config)?;
+            let p = config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?[0];
+            let source = Source::new(p, sources::http_client(p));
+            match source.check().await {
+                Ok(line) => {
+                    println!("ok: {}: {line}", p.name);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(anyhow!(e)).with_context(|| format!("pipeline {} failed its check", p.name)),
+            }
+        }
+        Command::Streams { pipeline } => {
+            let selected: Option<Vec<String>> = match &pipeline {
+                Some(name) => {
+                    let config = load_config(&cli.config)?;
+                    Some(config.select(std::slice::from_ref(name)).map_err(|e| anyhow!(e))?[0].streams.clone())
+                }
+                None => None,
+            };
+            println!(
+                "{:<11} {:<14} {:<12} {:<38} {:<20} {:<26} {}",
+                "source", "stream", "table", "primary key", "mode", "cursor", "endpoint"
+            );
+            for kind in sources::SourceKind::ALL {
+                for s in sources::streams(*kind) {
+                    let mark = match &selected {
+                        Some(sel) if !sel.iter().any(|n| n == s.name) => " (not selected)",
+                        _ => "",
+                    };
+                    println!(
+                        "{:<11} {:<14} {:<12} {:<38} {:<20} {:<26} {}{mark}",
+                        kind.name(),
+                        s.name,
+                        s.table.name(),
+                        s.table.primary_key().join(", "),
+                        s.mode.name(),
+                        s.cursor.unwrap_or("-"),
+                        s.endpoint
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::State { action } => {
+            let config = load_config(&cli.config)?;
+            let wh = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+            wh.migrate().await?;
+            match action {
+                StateAction::Show { pipeline } => {
+                    config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?;
+                    let rows = wh.show_state(&pipeline).await?;
+                    if rows.is_empty() {
+                        println!("{pipeline}: no state yet (the next run is a full sync)");
+                    }
+                    for (stream, wm, state, at) in rows {
+                        println!(
+                            "{pipeline}/{stream}: watermark {} (updated {at})\n  {state}",
+                            wm.unwrap_or_else(|| "-".into())
+                        );
+                    }
+                }
+                StateAction::Reset { pipeline, stream } => {
+                    config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?;
+                    let n = wh.reset_state(&pipeline, stream.as_deref()).await?;
+                    println!("reset {n} stream state(s) of {pipeline}; the next run re-reads from the beginning");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate { vendor: Vendor::Liveagent, port, conversations, seed, api_key, timezone } => {
+            let tz: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow!("'{timezone}' is not an IANA time zone"))?;
+            let sim = Simulator::start(
+                SimConfig { seed, conversations, api_key, timezone: tz, filter_timezone: tz, ..Default::default() },
+                port,
+            )
+            .await
+            .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+            println!("listening on {}", sim.base_url());
+            std::io::stdout().flush().ok();
+            eprintln!("LiveAgent API v1 simulator with {conversations} conversations (seed {seed}); Ctrl-C to stop");
+            sim.run_until_ctrl_c().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { conversations, changed_pct, dir } => bench(conversations, changed_pct, &dir).await,
+        Command::Sql { query } => {
+            let config = load_config(&cli.config)?;
+            let wh = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+            let text = wh
+                .with_conn(move |c| {
+                    use desksync::error::DuckDbContext;
+                    let mut stmt = c.prepare(&query).ctx("preparing the query")?;
+                    let batches: Vec<_> = stmt.query_arrow([]).ctx("running the query")?.collect();
+                    arrow::util::pretty::pretty_format_batches(&batches).map(|t| t.to_string()).map_err(|source| {
+                        desksync::error::WarehouseError::Arrow { context: "formatting".into(), source }
+                    })
+                })
+                .await?;
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_summary(s: &RunSummary) {
+    println!(
+        "{}: {} in {:.1}s — {} rows written, {} requests (run {})",
+        s.pipeline,
+        s.status,
+        s.elapsed.as_secs_f64(),
+        s.rows_written,
+        s.requests,
+        s.run_id
+    );
+    for st in &s.streams {
+        println!(
+            "  {:<14} {:<9} rows {:>7}  requests {:>6}  retries {:>3}  quarantined {:>3}  watermark {}{}",
+            st.stream,
+            st.status,
+            st.rows,
+            st.requests,
+            st.retries,
+            st.quarantined,
+            st.watermark.as_deref().unwrap_or("-"),
+            st.error.as_ref().map(|e| format!("\n    error: {e}")).unwrap_or_default()
+        );
+    }
+}
+
+/// Write a demo/bench configuration pointing at a simulator.
+fn write_sim_config(dir: &Path, base_url: &str, api_key: &str, rate_per_minute: u32) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir.join("pipelines"))?;
+    std::fs::create_dir_all(dir.join("secrets"))?;
+    std::fs::write(dir.join("secrets/liveagent.key"), api_key)?;
+    std::fs::write(
+        dir.join("desksync.toml"),
+        "# Written by `desksync demo`.\n[warehouse]\npath = \"warehouse.duckdb\"\n\n[lake]\npath = \"lake\"\n",
+    )?;
+    std::fs::write(
+        dir.join("pipelines/liveagent-demo.toml"),
+        format!(
+            "# Written by `desksync demo`: the built-in LiveAgent simulator.\n\
+             source = \"liveagent\"\n\
+             base_url = \"{base_url}\"\n\
+             account = \"demo\"\n\
+             api_key_file = \"secrets/liveagent.key\"\n\
+             timezone = \"UTC\"\n\n\
+             [http]\n\
+             # The simulator runs on this machine; a real LiveAgent account allows 180 per minute.\n\
+             rate_limit_per_minute = {rate_per_minute}\n\
+             max_in_flight = 8\n\n\
+             [sync]\n\
+             message_concurrency = 8\n"
+        ),
+    )?;
+    Ok(dir.join("desksync.toml"))
+}
+
+async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
+    let started = Instant::now();
+    let sim = Simulator::start(SimConfig { seed, conversations, ..Default::default() }, 0)
+        .await
+        .context("starting the simulator on 127.0.0.1")?;
+    println!("simulator: LiveAgent API v1 at {} ({conversations} conversations, seed {seed})", sim.base_url());
+    let config_path = write_sim_config(dir, &sim.base_url(), &sim.state.config.api_key, 600_000)?;
+    let config = load_config(&config_path)?;
+    let mut ok = true;
+    for p in &config.pipelines {
+        let summary = run_pipeline(&config, p, shutdown_token()).await?;
+        print_summary(&summary);
+        ok &= summary.status == "succeeded";
+    }
+    let wh = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+    println!("\nwarehouse {}:", config.warehouse_path.display());
+    for (table, n) in wh.table_counts().await? {
+        println!("  {table:<12} {n:>8} rows");
+    }
+    println!("lake {}: Parquet, partitioned by source/account/created_month", config.lake_path.display());
+    let query = "SELECT channel, status, count(*) AS tickets, sum(messages_in + messages_out) AS message_groups
+FROM tickets GROUP BY ALL ORDER BY tickets DESC LIMIT 8";
+    let q = query.to_string();
+    let table = wh
+        .with_conn(move |c| {
+            use desksync::error::DuckDbContext;
+            let mut stmt = c.prepare(&q).ctx("example query")?;
+            let batches: Vec<_> = stmt.query_arrow([]).ctx("example query")?.collect();
+            Ok(arrow::util::pretty::pretty_format_batches(&batches).map(|t| t.to_string()).unwrap_or_default())
+        })
+        .await?;
+    println!("\nan analyst's question — which channels and statuses carry the load?\n{query};\n{table}");
+    println!(
+        "\ndone in {:.1}s. Query it yourself: desksync --config {} sql \"SELECT * FROM tickets LIMIT 5\"",
+        started.elapsed().as_secs_f64(),
+        config_path.display()
+    );
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Reset the peak RSS counter so the next phase is measured on its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn bench(conversations: usize, changed_pct: f64, dir: &Path) -> Result<ExitCode> {
+    use std::io::BufRead;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let exe = std::env::current_exe()?;
+    let mut child = std::process::Command::new(exe)
+        .args(["simulate", "--port", "0", "--conversations", &conversations.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting the simulator process")?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let base_url =
+        line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow!("simulator said: {line}"))?.to_string();
+    let result = async {
+        let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", 6_000_000)?;
+        let config = load_config(&config_path)?;
+        let p = &config.pipelines[0];
+        println!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");
+        println!(
+            "{:<12} {:>9} {:>10} {:>9} {:>10} {:>11} {:>12}",
+            "phase", "wall s", "rows", "rows/s", "requests", "requests/s", "peak RSS MiB"
+        );
+        reset_peak_rss();
+        let full = run_pipeline(&config, p, CancellationToken::new()).await?;
+        report("full", &full);
+        let changed = ((conversations as f64) * changed_pct / 100.0).round() as usize;
+        reqwest::Client::new()
+            .post(format!("{base_url}/_sim/mutate"))
+            .json(&serde_json::json!({ "new_messages": changed }))
+            .send()
+            .await?
+            .error_for_status()?;
+        reset_peak_rss();
+        let inc = run_pipeline(&config, p, CancellationToken::new()).await?;
+        report(&format!("incr {changed_pct}%"), &inc);
+        anyhow::Ok(full.status == "succeeded" && inc.status == "succeeded")
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(if result? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn report(phase: &str, s: &RunSummary) {
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "{:<12} {:>9.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1}",
+        phase,
+        secs,
+        s.rows_written,
+        s.rows_written as f64 / secs,
+        s.requests,
+        s.requests as f64 / secs,
+        peak_rss_mib().unwrap_or(f64::NAN)
+    );
+    let _ = Duration::ZERO;
+}
