@@ -1,0 +1,77 @@
+//! Configuration errors are all reported at once, with file and key; secrets never print.
+
+use desksync::config;
+
+#[test]
+fn bad_config_lists_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+    std::fs::write(
+        dir.path().join("pipelines/broken.toml"),
+        r#"
+source = "liveagent"
+base_url = "ftp:/nowhere"
+account = "acme corp"
+api_key = "plaintext-secret-123"
+timezone = "Mars/Olympus"
+streams = ["conversations", "calls"]
+schedule = "every now and then"
+colour = "blue"
+
+[sync]
+page_size = 5000
+lookbak = "1h"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pipelines/other.toml"),
+        "source = \"zendesk\"\nbase_url = \"https://x.example\"\naccount = \"b\"\napi_key = \"${DESKSYNC_TEST_UNSET_VARIABLE}\"\n",
+    )
+    .unwrap();
+    let err = config::load(&dir.path().join("desksync.toml")).unwrap_err();
+    let text = err.to_string();
+    let expect = [
+        ("broken.toml", "base_url"),
+        ("broken.toml", "account"),
+        ("broken.toml", "api_key"),
+        ("broken.toml", "timezone"),
+        ("broken.toml", "streams"),
+        ("broken.toml", "schedule"),
+        ("broken.toml", "colour"),
+        ("broken.toml", "sync.lookbak"),
+        ("broken.toml", "sync.page_size"),
+        ("other.toml", "source"),
+        ("other.toml", "api_key"),
+    ];
+    for (file, key) in expect {
+        assert!(
+            err.0.iter().any(|p| p.file.ends_with(file) && p.key == key),
+            "expected a problem with {file}: {key} in:\n{text}"
+        );
+    }
+    assert!(text.contains("unknown stream 'calls'"), "{text}");
+    assert!(text.contains("DESKSYNC_TEST_UNSET_VARIABLE"), "{text}");
+    assert!(!text.contains("plaintext-secret-123"), "a secret leaked into the error:\n{text}");
+}
+
+#[test]
+fn valid_config_loads_with_documented_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+    std::fs::write(dir.path().join("key"), "k-123\n").unwrap();
+    std::fs::write(
+        dir.path().join("pipelines/acme-support.toml"),
+        "source = \"liveagent\"\nbase_url = \"https://acme.ladesk.com\"\naccount = \"acme\"\napi_key_file = \"key\"\ntimezone = \"America/Phoenix\"\n",
+    )
+    .unwrap();
+    let cfg = config::load(&dir.path().join("desksync.toml")).unwrap();
+    let p = cfg.pipeline("acme-support").unwrap();
+    assert_eq!(p.api_key.expose(), "k-123");
+    assert_eq!(p.http.rate_limit_per_minute, 180);
+    assert_eq!(p.sync.page_size, 1000);
+    assert_eq!(p.streams, vec!["departments", "tags", "conversations", "messages"]);
+    assert_eq!(p.timezone.name(), "America/Phoenix");
+    assert_eq!(cfg.warehouse_path, dir.path().join("warehouse.duckdb"));
+    assert!(!format!("{p:?}").contains("k-123"), "Debug must not print the key");
+}

@@ -1,0 +1,200 @@
+//! LiveAgent end to end against the simulator: full sync, no-op re-run, exact incremental
+//! changes, rows shifting between pages, quarantine, time zones, the lake.
+
+use desksync::model::Table;
+use desksync::simulator::SimConfig;
+use desksync::simulator::liveagent::{ListOrder, Mutation};
+
+use crate::common::{Env, assert_equals_truth};
+
+fn sim(conversations: usize) -> SimConfig {
+    SimConfig { conversations, seed: 7, ..Default::default() }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_sync_equals_the_simulator() {
+    let env = Env::new(sim(180), "", "").await;
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_equals_truth(&env);
+    // One list pass plus one messages request per conversation.
+    let stats = env.sim.stats();
+    assert_eq!(stats.get("messages"), Some(&180));
+    // Canonical values are filled in for every row.
+    assert_eq!(env.count("SELECT count(*) FROM tickets WHERE status IS NULL OR channel IS NULL"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM tickets WHERE source <> 'liveagent' OR account <> 'acme'"), 0);
+    assert!(env.count("SELECT count(*) FROM messages WHERE body_format = 'html'") > 0);
+    assert!(env.count("SELECT count(*) FROM messages WHERE is_internal") > 0);
+    assert!(env.count("SELECT count(*) FROM messages WHERE author_type = 'system'") > 0);
+    // Non-ASCII and long bodies survive byte for byte (checked by assert_equals_truth) and exist.
+    assert!(env.count("SELECT count(*) FROM messages WHERE length(body) > 20000") > 0);
+    assert!(env.count("SELECT count(*) FROM messages WHERE body LIKE '%ďakujem%'") > 0);
+    // The run is recorded.
+    let run = env.rows("SELECT status, rows_written, requests FROM _desksync_runs");
+    assert_eq!(run.len(), 1);
+    assert_eq!(run[0][0], "succeeded");
+    assert_eq!(run[0][2], s.requests.to_string());
+    // The API key appears nowhere in the warehouse file.
+    let bytes = std::fs::read(env.dir.path().join("w.duckdb")).unwrap();
+    let key = env.sim.state.config.api_key.as_bytes();
+    assert!(!bytes.windows(key.len()).any(|w| w == key), "the API key was written to the warehouse");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_run_without_changes_fetches_no_messages_and_changes_nothing() {
+    let env = Env::new(sim(120), "", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let before = env.rows("SELECT ticket_id, synced_at FROM tickets ORDER BY 1");
+    env.sim.reset_stats();
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(env.sim.stats().get("messages"), None, "no message requests on a no-op run");
+    assert_eq!(s.rows_written, 0, "{s:?}");
+    assert_eq!(env.rows("SELECT ticket_id, synced_at FROM tickets ORDER BY 1"), before);
+    assert_equals_truth(&env);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incremental_run_picks_up_exactly_the_changes() {
+    let env = Env::new(sim(150), "", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let m = env.sim.with_data(|d| {
+        d.apply(&Mutation { new_conversations: 4, changed_conversations: 5, new_messages: 6 }, chrono::Utc::now())
+    });
+    let mut touched: Vec<String> = m.created.iter().chain(&m.status_changed).chain(&m.replied).cloned().collect();
+    touched.sort();
+    touched.dedup();
+    let new_messages: usize =
+        env.sim.with_data(|d| m.created.iter().map(|id| d.conversations[id].message_count()).sum());
+    env.sim.reset_stats();
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(env.sim.stats().get("messages").copied().unwrap_or(0) as usize, touched.len());
+    let conv = env.stream(&s, "conversations");
+    // Changed tickets plus their new messages: the created conversations' messages and one
+    // reply per replied conversation.
+    assert_eq!(conv.rows as usize, touched.len() + new_messages + m.replied.len(), "{conv:?}");
+    assert_equals_truth(&env);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_shifting_between_pages_are_not_lost() {
+    // Changed-ascending order: after the second page request the simulator changes the first
+    // ten conversations, which jump to the end and shift every later row ten places forward.
+    let cfg = SimConfig { order: ListOrder::ChangedAsc, ..sim(230) };
+    let tables = format!("{}\npage_size = 40\npage_overlap = 5\nbatch_size = 40\n", crate::common::FAST);
+    let env = Env::new(cfg, "", &tables).await;
+    env.sim.with_data(|d| d.touch_after_list_requests = Some((2, 10)));
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_equals_truth(&env);
+    // And the same holds when new conversations arrive at the start of a newest-first listing.
+    let cfg = SimConfig { order: ListOrder::CreatedDesc, ..sim(230) };
+    let env = Env::new(cfg, "", &tables).await;
+    env.sim.with_data(|d| d.touch_after_list_requests = Some((3, 12)));
+    assert_eq!(env.run().await.status, "succeeded");
+    env.sim.with_data(|d| {
+        d.apply(&Mutation { new_conversations: 15, ..Default::default() }, chrono::Utc::now());
+    });
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_equals_truth(&env);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_records_are_quarantined_not_dropped() {
+    let env = Env::new(sim(60), "", "").await;
+    let broken = env.sim.with_data(|d| {
+        d.extra_raw.push(serde_json::json!({"subject": "no id here", "datechanged": "2025-01-01 00:00:00"}));
+        d.extra_raw.push(serde_json::json!({"conversationid": "badbad01", "datechanged": "31/12/2025"}));
+        let id = d.conversations.keys().next().unwrap().clone();
+        d.broken_messages.push(id.clone());
+        id
+    });
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(env.stream(&s, "conversations").quarantined, 3, "{s:?}");
+    let q = env.rows("SELECT record_key, reason FROM _desksync_quarantine ORDER BY reason");
+    assert_eq!(q.len(), 3, "{q:?}");
+    assert!(q.iter().any(|r| r[1].contains("without a conversationid")), "{q:?}");
+    assert!(q.iter().any(|r| r[0] == "badbad01" && r[1].contains("'31/12/2025' is not a date-time")), "{q:?}");
+    assert!(q.iter().any(|r| r[0] == broken && r[1].contains("Unable to load conversation")), "{q:?}");
+    // The conversation whose messages failed is kept, marked for another try...
+    assert_eq!(
+        env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{broken}' AND content_hash IS NULL")),
+        1
+    );
+    // ...which the next run makes, and once the vendor answers, everything is there.
+    env.sim.with_data(|d| {
+        d.broken_messages.clear();
+        d.extra_raw.clear();
+    });
+    env.sim.reset_stats();
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded");
+    assert_eq!(env.sim.stats().get("messages"), Some(&1));
+    assert_equals_truth(&env);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_time_zone_is_converted_to_utc_both_ways() {
+    // An old LiveAgent account: times reported in America/Phoenix, filters read in Phoenix too.
+    let phoenix: chrono_tz::Tz = "America/Phoenix".parse().unwrap();
+    let cfg = SimConfig { timezone: phoenix, filter_timezone: phoenix, ..sim(80) };
+    let env = Env::new(cfg, "timezone = \"America/Phoenix\"\nfilter_timezone = \"America/Phoenix\"", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_equals_truth(&env); // compares against the simulator's UTC instants
+    env.sim.with_data(|d| d.apply(&Mutation { new_messages: 3, ..Default::default() }, chrono::Utc::now()));
+    env.sim.reset_stats();
+    assert_eq!(env.run().await.status, "succeeded");
+    // The filter was written in Phoenix time: exactly the three changed conversations came back.
+    assert_eq!(env.sim.stats().get("messages"), Some(&3));
+    assert_equals_truth(&env);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lake_mirrors_the_warehouse_in_hive_partitions() {
+    let env = Env::new(sim(90), "", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let lake = env.dir.path().join("lake");
+    for t in Table::ALL {
+        let mut rows = 0usize;
+        let mut files = 0usize;
+        for entry in walk(&lake.join(t.name())) {
+            let name = entry.file_name().unwrap().to_string_lossy().to_string();
+            assert!(!name.contains(".tmp"), "a temporary file was left behind: {entry:?}");
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(&entry).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+            for b in reader {
+                let b = b.unwrap();
+                assert!(b.schema().field_with_name("source").is_err(), "partition columns live in the path");
+                rows += b.num_rows();
+            }
+            files += 1;
+            let path = entry.to_string_lossy();
+            assert!(path.contains("/source=liveagent/account=acme/"), "{path}");
+        }
+        assert!(files > 0, "no files for {}", t.name());
+        assert_eq!(rows as i64, env.count(&format!("SELECT count(*) FROM {}", t.name())), "{}", t.name());
+    }
+    assert!(walk(&lake.join("tickets")).iter().any(|p| p.to_string_lossy().contains("created_month=2025-")));
+    assert_eq!(env.count("SELECT count(*) FROM _desksync_lake_dirty"), 0);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

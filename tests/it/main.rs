@@ -1,0 +1,9 @@
+//! desksync's integration tests, in one binary so the bundled DuckDB is linked once. Every
+//! network request goes to a simulator on 127.0.0.1.
+
+mod common;
+mod config;
+mod crash;
+mod faults;
+mod liveagent;
+mod schema;
