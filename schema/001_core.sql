@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     requester_name  VARCHAR,
     requester_email VARCHAR,
     language        VARCHAR,
-    tags            VARCHAR[],          -- tag ids (names: view tickets_tagged)
+    tags            VARCHAR[],          -- tag ids as the vendor sends them (names: view ticket_tags)
     created_at      TIMESTAMPTZ,
     updated_at      TIMESTAMPTZ,        -- the vendor's last-change time (the incremental cursor)
     due_at          TIMESTAMPTZ,        -- SLA due time
@@ -134,3 +134,19 @@ CREATE TABLE IF NOT EXISTS _desksync_lake_dirty (
     part      VARCHAR NOT NULL,         -- the partition below source/account ('' for none)
     PRIMARY KEY ("table", source, account, part)
 );
+
+-- Ids seen by a reconciliation listing in progress (pipeline, stream), so that marking the rows
+-- that are gone does not hold every id in memory. Emptied when the reconciliation commits.
+CREATE TABLE IF NOT EXISTS _desksync_seen (
+    pipeline VARCHAR NOT NULL,
+    stream   VARCHAR NOT NULL,
+    id       VARCHAR NOT NULL
+);
+
+-- One row per (ticket, tag): tickets.tags keeps the vendor's tag ids; this resolves their names
+-- (NULL when the tag is not, or no longer, in `tags`).
+CREATE OR REPLACE VIEW ticket_tags AS
+WITH exploded AS (SELECT source, account, ticket_id, unnest(tags) AS tag_id FROM tickets)
+SELECT e.source, e.account, e.ticket_id, e.tag_id, g.name AS tag_name
+FROM exploded e
+LEFT JOIN tags g ON g.source = e.source AND g.account = e.account AND g.tag_id = e.tag_id;

@@ -137,6 +137,10 @@ pub struct HttpSettings {
     /// Requests per minute for this account, shared by all its streams. Default: `180`
     /// (LiveAgent's documented limit per API key).
     pub rate_limit_per_minute: u32,
+    /// Percent below `rate_limit_per_minute` desksync paces itself (with no bursts), so that no
+    /// sliding one-minute window at the vendor ever exceeds the limit despite network jitter.
+    /// Default: `3` (180/min is paced at 174/min).
+    pub rate_headroom_pct: f64,
     /// Requests in flight at once for this account. Default: `4`.
     pub max_in_flight: usize,
     /// Timeout of one request. Default: `30s`.
@@ -157,6 +161,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             rate_limit_per_minute: 180,
+            rate_headroom_pct: 3.0,
             max_in_flight: 4,
             timeout: Duration::from_secs(30),
             max_retries: 6,
@@ -183,6 +188,10 @@ pub struct SyncSettings {
     pub batch_size: usize,
     /// Message requests in flight at once (within `http.max_in_flight`). Default: `4`.
     pub message_concurrency: usize,
+    /// How often to list every id and mark records the vendor no longer has with `deleted_at`
+    /// (`0s`: never). Default: `7d`.
+    #[serde(with = "humantime_serde")]
+    pub reconcile_every: Duration,
     /// On the first run, fetch only records changed on or after this date (`YYYY-MM-DD`).
     /// Default: everything.
     pub start_date: Option<String>,
@@ -196,6 +205,7 @@ impl Default for SyncSettings {
             page_overlap: 20,
             batch_size: 250,
             message_concurrency: 4,
+            reconcile_every: Duration::from_secs(7 * 86_400),
             start_date: None,
         }
     }
@@ -474,6 +484,9 @@ fn validate_pipeline(
     let h = &raw.http;
     if h.rate_limit_per_minute == 0 {
         bad("http.rate_limit_per_minute", "must be at least 1".into());
+    }
+    if !(0.0..=50.0).contains(&h.rate_headroom_pct) {
+        bad("http.rate_headroom_pct", format!("{} is outside 0..=50", h.rate_headroom_pct));
     }
     if h.max_in_flight == 0 {
         bad("http.max_in_flight", "must be at least 1".into());

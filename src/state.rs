@@ -19,6 +19,9 @@ pub struct StreamState {
     pub cursor: Option<DateTime<Utc>>,
     /// A pass that has not finished yet.
     pub pass: Option<PassState>,
+    /// When deletions were last reconciled (a full id listing), for streams that do so.
+    #[serde(default)]
+    pub reconciled_at: Option<DateTime<Utc>>,
 }
 
 /// Progress of one paging pass over a `changed since` listing.
@@ -68,7 +71,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_unknown_versions() {
-        let s = StreamState { version: 1, cursor: Some(Utc::now()), pass: None };
+        let s = StreamState { version: 1, cursor: Some(Utc::now()), pass: None, reconciled_at: None };
         assert_eq!(StreamState::decode(&s.encode()).unwrap().cursor, s.cursor);
         assert!(StreamState::decode(r#"{"version":9}"#).unwrap_err().contains("version"));
     }

@@ -45,6 +45,9 @@ pub struct LoadUnit {
     /// Tables whose batch here is the complete list for (source, account): rows not in it get
     /// `deleted_at` (full-refresh streams).
     pub full_refresh: Vec<Table>,
+    /// Mark rows of this table (for source, account) whose id is not in `_desksync_seen` for
+    /// this pipeline and stream with `deleted_at`, then empty the seen list (reconciliation).
+    pub mark_missing: Option<Table>,
     pub quarantine: Vec<Quarantined>,
     /// The stream's state after this unit; written in the same transaction.
     pub state: Option<StreamState>,
@@ -155,7 +158,7 @@ impl Warehouse {
 
     /// Apply pending migrations.
     pub async fn migrate(&self) -> Result<(), WarehouseError> {
-        self.with_conn(|c| migrate_conn(c)).await
+        self.with_conn(migrate_conn).await
     }
 
     pub async fn load_state(&self, pipeline: &str, stream: &str) -> Result<StreamState, WarehouseError> {
@@ -222,12 +225,43 @@ impl Warehouse {
         let account = account.to_string();
         self.with_conn(move |c| {
             let sql = format!(
-                "SELECT raw FROM {} WHERE source = ? AND account = ? AND content_hash IS NULL AND raw IS NOT NULL LIMIT {limit}",
+                "SELECT raw FROM {} WHERE source = ? AND account = ? AND content_hash IS NULL AND raw IS NOT NULL
+                 AND deleted_at IS NULL LIMIT {limit}",
                 table.name()
             );
             let mut stmt = c.prepare(&sql).ctx("reading rows to retry")?;
-            let rows = stmt.query_map(params![source, account], |r| r.get::<_, String>(0)).ctx("reading rows to retry")?;
+            let rows =
+                stmt.query_map(params![source, account], |r| r.get::<_, String>(0)).ctx("reading rows to retry")?;
             rows.collect::<Result<Vec<_>, _>>().ctx("reading rows to retry")
+        })
+        .await
+    }
+
+    /// Forget the ids a reconciliation of (pipeline, stream) has seen so far.
+    pub async fn clear_seen(&self, pipeline: &str, stream: &str) -> Result<(), WarehouseError> {
+        let (p, s) = (pipeline.to_string(), stream.to_string());
+        self.with_conn(move |c| {
+            c.execute("DELETE FROM _desksync_seen WHERE pipeline = ? AND stream = ?", params![p, s])
+                .ctx("clearing reconciliation ids")?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Record ids a reconciliation listing has seen.
+    pub async fn add_seen(&self, pipeline: &str, stream: &str, ids: Vec<String>) -> Result<(), WarehouseError> {
+        let (p, s) = (pipeline.to_string(), stream.to_string());
+        self.with_conn(move |c| {
+            let tx = c.transaction().ctx("recording reconciliation ids")?;
+            {
+                let mut app = tx.appender("_desksync_seen").ctx("recording reconciliation ids")?;
+                for id in ids {
+                    app.append_row(params![p, s, id]).ctx("recording reconciliation ids")?;
+                }
+                app.flush().ctx("recording reconciliation ids")?;
+            }
+            tx.commit().ctx("recording reconciliation ids")?;
+            Ok(())
         })
         .await
     }
@@ -448,6 +482,30 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
             stats.rows_written += n as u64;
         }
         tx.execute_batch(&format!("DROP TABLE {stage}")).ctx(format!("dropping {stage}"))?;
+    }
+    if let Some(table) = unit.mark_missing {
+        let name = table.name();
+        let id = table.primary_key().last().expect("primary key");
+        let gone = format!(
+            "t.source = ? AND t.account = ? AND t.deleted_at IS NULL
+             AND t.{id} NOT IN (SELECT id FROM _desksync_seen WHERE pipeline = ? AND stream = ?)"
+        );
+        let args = params![unit.source, unit.account, unit.pipeline, unit.stream];
+        let tpart = partition_sql(table, "t");
+        tx.execute(
+            &format!(
+                "INSERT INTO _desksync_lake_dirty SELECT DISTINCT '{name}', t.source, t.account, {tpart}
+                 FROM {name} t WHERE {gone} ON CONFLICT DO NOTHING"
+            ),
+            args,
+        )
+        .ctx(format!("recording lake partitions of {name}"))?;
+        let n = tx
+            .execute(&format!("UPDATE {name} AS t SET deleted_at = now(), synced_at = now() WHERE {gone}"), args)
+            .ctx(format!("marking rows of {name} the vendor no longer has"))?;
+        stats.rows_written += n as u64;
+        tx.execute("DELETE FROM _desksync_seen WHERE pipeline = ? AND stream = ?", params![unit.pipeline, unit.stream])
+            .ctx("clearing reconciliation ids")?;
     }
     for q in &unit.quarantine {
         tx.execute(

@@ -20,6 +20,10 @@
 //!   failure is quarantined with the reason; every pass first retries such rows from their
 //!   stored record (they may never change again, so the listing would not bring them back).
 //!
+//! * Deletions: conversations with status X (deleted) or B (spam) keep their row with that
+//!   status. Every `sync.reconcile_every` (default 7 days) a pass lists every id and marks stored
+//!   tickets no longer listed with `deleted_at`; nothing is ever hard-deleted.
+//!
 //! Times arrive in the account's zone (`timezone`) and filters are written in `filter_timezone`.
 
 use std::collections::{HashMap, HashSet};
@@ -28,6 +32,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 
+use super::paging::{OverlapPager, Step};
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
 use crate::error::{HttpError, SyncError};
@@ -402,7 +407,7 @@ impl LiveAgent {
         bad: Vec<Quarantined>,
     ) -> Result<(), SyncError> {
         let batch = batch.map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))?;
-        let state = StreamState { version: 1, cursor: Some(Utc::now()), pass: None };
+        let state = StreamState { version: 1, cursor: Some(Utc::now()), pass: None, reconciled_at: None };
         ctx.commit(LoadUnit {
             batches: vec![(table, batch)],
             full_refresh: vec![table],
@@ -414,8 +419,6 @@ impl LiveAgent {
     }
 
     async fn sync_conversations(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
-        let page_size = ctx.sync.page_size;
-        let overlap = ctx.sync.page_overlap;
         let lookback = chrono::Duration::from_std(ctx.sync.lookback).unwrap_or_default();
         let mut state = ctx.state.clone();
         let mut pass = match state.pass.take() {
@@ -427,7 +430,16 @@ impl LiveAgent {
                 p
             }
             None => {
-                let (_, server_now) = ctx.guard(self.status()).await?;
+                // The vendor's clock bounds the cursor. application/status exists from
+                // LiveAgent 2.8.12; without it our own clock stands in (the lookback covers skew).
+                let server_now = match ctx.guard(self.status()).await {
+                    Ok((_, t)) => t,
+                    Err(SyncError::Http(e)) if !e.is_transient() && !matches!(e, HttpError::Unauthorized { .. }) => {
+                        tracing::warn!(pipeline = %ctx.pipeline, "no server time ({e}); using this machine's clock");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
                 let start = ctx
                     .start_date
                     .map(|d| crate::timez::local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
@@ -455,59 +467,87 @@ impl LiveAgent {
             let at = pass.offset;
             self.load_conversations(ctx, &retry, &mut pass, at, &state).await?;
         }
-        let mut offset = pass.offset;
-        let mut anchor: Option<String> = None;
-        let mut rereads = 0usize;
+        let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, pass.offset);
         loop {
             ctx.check_shutdown()?;
-            let mut query = vec![("limit", page_size.to_string()), ("offset", offset.to_string())];
+            let offset = pager.offset;
+            let mut query = vec![("limit", ctx.sync.page_size.to_string()), ("offset", offset.to_string())];
             if let Some(since) = pass.since {
                 query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
             }
-            let r = response(ctx.guard(self.http.get_json("/api/conversations", &query)).await?, "conversations")?;
-            let page: Vec<Value> = list(&r, "conversations", "conversations")?.to_vec();
-            if page.is_empty() {
-                break;
-            }
-            if let Some(a) = &anchor {
-                let window = &page[..overlap.min(page.len())];
-                let found = window.iter().any(|c| text(c, "conversationid").ok().flatten().as_deref() == Some(a));
-                if !found {
+            let page = self.list_page(ctx, &query).await?;
+            let next_offset = match pager.judge(&conversation_keys(&page)) {
+                Step::Done => break,
+                Step::Reread => {
                     telemetry::paging_unstable(&ctx.pipeline, &ctx.stream, offset);
-                    rereads += 1;
-                    if rereads <= 10 {
-                        // Back up one page and read forward again.
-                        offset = offset.saturating_sub(page_size - overlap);
-                        anchor = None;
-                        continue;
-                    }
-                    pass.unstable = true;
+                    continue;
                 }
-            }
-            let full = page.len() >= page_size;
-            let next_offset = if full { offset + page_size - overlap } else { offset + page.len() };
-            anchor = if full && overlap > 0 {
-                page.last().and_then(|c| text(c, "conversationid").ok().flatten())
-            } else {
-                None
+                Step::Page { next_offset } => next_offset,
             };
+            pass.unstable |= pager.unstable;
             let chunks: Vec<&[Value]> = page.chunks(ctx.sync.batch_size).collect();
             let last_chunk = chunks.len() - 1;
             for (i, chunk) in chunks.into_iter().enumerate() {
                 let committed_offset = if i == last_chunk { next_offset } else { offset };
                 self.load_conversations(ctx, chunk, &mut pass, committed_offset, &state).await?;
             }
-            offset = next_offset;
+            pager.offset = next_offset;
         }
         // Pass complete: move the cursor, never past the vendor's clock at the pass start.
         let new_cursor = match (pass.max_seen, pass.unstable) {
             (Some(m), false) => Some(state.cursor.map_or(m.min(pass.started_at), |c| c.max(m.min(pass.started_at)))),
             _ => state.cursor,
         };
+        let first_pass = pass.since.is_none() && state.cursor.is_none();
         state.cursor = new_cursor;
         state.pass = None;
         state.version = 1;
-        ctx.commit(LoadUnit { state: Some(state), ..Default::default() }).await
+        if first_pass && state.reconciled_at.is_none() {
+            // A full listing was just read into an empty table: nothing can be missing.
+            state.reconciled_at = Some(pass.started_at);
+        }
+        ctx.commit(LoadUnit { state: Some(state.clone()), ..Default::default() }).await?;
+        let every = ctx.sync.reconcile_every;
+        let due = !every.is_zero()
+            && state.reconciled_at.is_none_or(|t| (Utc::now() - t).to_std().unwrap_or_default() >= every);
+        if due {
+            self.reconcile_conversations(ctx, state).await?;
+        }
+        Ok(())
+    }
+
+    async fn list_page(&self, ctx: &StreamCtx, query: &[(&str, String)]) -> Result<Vec<Value>, SyncError> {
+        let r = response(ctx.guard(self.http.get_json("/api/conversations", query)).await?, "conversations")?;
+        Ok(list(&r, "conversations", "conversations")?.to_vec())
+    }
+
+    /// List every conversation id (paged like the incremental pass) and mark stored tickets that
+    /// are no longer listed with `deleted_at`. Skipped, with a warning, when the listing shifted
+    /// too much to be sure what is missing.
+    async fn reconcile_conversations(&self, ctx: &mut StreamCtx, mut state: StreamState) -> Result<(), SyncError> {
+        let started = Utc::now();
+        tracing::info!(pipeline = %ctx.pipeline, "reconciling: listing every conversation id");
+        ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
+        let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, 0);
+        loop {
+            ctx.check_shutdown()?;
+            let query = [("limit", ctx.sync.page_size.to_string()), ("offset", pager.offset.to_string())];
+            let keys = conversation_keys(&self.list_page(ctx, &query).await?);
+            match pager.judge(&keys) {
+                Step::Done => break,
+                Step::Reread => continue,
+                Step::Page { next_offset } => {
+                    ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, keys.into_iter().flatten().collect()).await?;
+                    pager.offset = next_offset;
+                }
+            }
+        }
+        if pager.unstable {
+            tracing::warn!(pipeline = %ctx.pipeline, "reconciliation skipped: the listing kept shifting; trying again next run");
+            return Ok(());
+        }
+        state.reconciled_at = Some(started);
+        ctx.commit(LoadUnit { mark_missing: Some(Table::Tickets), state: Some(state), ..Default::default() }).await
     }
 
     /// Load one batch of conversation records (and messages of the changed ones) in one unit.
@@ -595,6 +635,10 @@ impl LiveAgent {
         st.pass = Some(PassState { offset: committed_offset, ..pass.clone() });
         ctx.commit(LoadUnit { batches, quarantine: bad, state: Some(st), ..Default::default() }).await
     }
+}
+
+fn conversation_keys(page: &[Value]) -> Vec<Option<String>> {
+    page.iter().map(|c| text(c, "conversationid").ok().flatten()).collect()
 }
 
 fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_batch::RecordBatch, SyncError> {

@@ -12,6 +12,7 @@
 //! 5. teach the simulator to speak the vendor so tests can run against it.
 
 pub mod liveagent;
+pub mod paging;
 
 use crate::config::PipelineConfig;
 use crate::error::SyncError;

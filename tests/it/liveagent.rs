@@ -29,6 +29,20 @@ async fn full_sync_equals_the_simulator() {
     // Non-ASCII and long bodies survive byte for byte (checked by assert_equals_truth) and exist.
     assert!(env.count("SELECT count(*) FROM messages WHERE length(body) > 20000") > 0);
     assert!(env.count("SELECT count(*) FROM messages WHERE body LIKE '%ďakujem%'") > 0);
+    // Tag ids resolve to names through the ticket_tags view.
+    let want: usize = env.sim.with_data(|d| d.conversations.values().map(|c| c.tags.len()).sum());
+    assert_eq!(env.count("SELECT count(*) FROM ticket_tags WHERE tag_name IS NOT NULL") as usize, want);
+    let (tid, tag_names) = env.sim.with_data(|d| {
+        let c = d.conversations.values().find(|c| c.tags.len() == 2).unwrap();
+        let mut names: Vec<String> =
+            c.tags.iter().map(|t| d.tags.iter().find(|x| &x.id == t).unwrap().name.clone()).collect();
+        names.sort();
+        (c.id.clone(), names.join(","))
+    });
+    let got = env.rows(&format!(
+        "SELECT string_agg(tag_name, ',' ORDER BY tag_name) FROM ticket_tags WHERE ticket_id = '{tid}'"
+    ));
+    assert_eq!(got[0][0], tag_names);
     // The run is recorded.
     let run = env.rows("SELECT status, rows_written, requests FROM _desksync_runs");
     assert_eq!(run.len(), 1);
@@ -197,4 +211,75 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconciliation_marks_purged_conversations_deleted_never_removes_them() {
+    let tables = format!("{}reconcile_every = \"1s\"\npage_size = 25\npage_overlap = 3\n", crate::common::FAST);
+    let env = Env::new(sim(70), "", &tables).await;
+    assert_eq!(env.run().await.status, "succeeded");
+    // A full first pass counts as reconciled: no extra listing yet.
+    assert_eq!(env.count("SELECT count(*) FROM tickets WHERE deleted_at IS NOT NULL"), 0);
+    let purged: Vec<String> = env.sim.with_data(|d| {
+        let ids: Vec<String> = d.conversations.keys().step_by(20).cloned().collect();
+        for id in &ids {
+            d.conversations.remove(id);
+        }
+        ids
+    });
+    // Deleted and spam conversations, by contrast, are still listed and keep their status.
+    let spam = env.sim.with_data(|d| {
+        let c = d.conversations.values_mut().next().unwrap();
+        c.status = "B".into();
+        c.changed = chrono::Utc::now();
+        c.id.clone()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    let mut gone: Vec<String> = env
+        .rows("SELECT ticket_id FROM tickets WHERE deleted_at IS NOT NULL ORDER BY 1")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    gone.sort();
+    let mut want = purged.clone();
+    want.sort();
+    assert_eq!(gone, want);
+    assert_eq!(env.count("SELECT count(*) FROM tickets"), 70, "rows are never hard-deleted");
+    assert_eq!(
+        env.rows(&format!("SELECT status, deleted_at IS NULL FROM tickets WHERE ticket_id = '{spam}'")),
+        vec![vec!["spam".to_string(), "true".to_string()]]
+    );
+    assert_eq!(env.count("SELECT count(*) FROM _desksync_seen"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn times_either_side_of_a_dst_change_convert_correctly() {
+    use chrono::TimeZone;
+    let tz: chrono_tz::Tz = "Europe/Bratislava".parse().unwrap();
+    let cfg = SimConfig { timezone: tz, filter_timezone: tz, ..sim(30) };
+    let env = Env::new(cfg, "timezone = \"Europe/Bratislava\"\nfilter_timezone = \"Europe/Bratislava\"", "").await;
+    // 2025-10-26: clocks go back from 03:00 CEST to 02:00 CET. 23:30 UTC the day before is
+    // 01:30 CEST (+2); 02:30 UTC is 03:30 CET (+1).
+    let (a, b) = env.sim.with_data(|d| {
+        let mut it = d.conversations.values_mut();
+        let a = it.next().unwrap();
+        a.created = chrono::Utc.with_ymd_and_hms(2025, 10, 25, 23, 30, 0).unwrap();
+        let b = it.next().unwrap();
+        b.created = chrono::Utc.with_ymd_and_hms(2025, 10, 26, 2, 30, 0).unwrap();
+        (a.id.clone(), b.id.clone())
+    });
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_equals_truth(&env);
+    let got = env.rows(&format!(
+        "SELECT ticket_id, strftime(created_at::TIMESTAMP, '%H:%M') FROM tickets WHERE ticket_id IN ('{a}', '{b}') ORDER BY 2 DESC"
+    ));
+    assert_eq!(got, vec![vec![a.clone(), "23:30".to_string()], vec![b.clone(), "02:30".to_string()]]);
+    // The incremental filter is written in Bratislava time: only the changed conversation is re-read.
+    env.sim.with_data(|d| d.apply(&Mutation { new_messages: 1, ..Default::default() }, chrono::Utc::now()));
+    env.sim.reset_stats();
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.sim.stats().get("messages"), Some(&1));
+    assert_equals_truth(&env);
 }
