@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -94,6 +94,9 @@ enum Command {
         /// Time zone the simulated account reports times in.
         #[arg(long, default_value = "UTC")]
         timezone: String,
+        /// Requests per minute per API key before answering 429 (sliding window).
+        #[arg(long)]
+        rate_limit: Option<u32>,
     },
     /// Benchmark a full and an incremental sync against a simulator in a separate process.
     Bench {
@@ -105,6 +108,10 @@ enum Command {
         /// Scratch directory (emptied first).
         #[arg(long, default_value = "target/bench")]
         dir: PathBuf,
+        /// Have the simulator enforce this many requests per minute (sliding window) and
+        /// configure the pipeline with the same limit; reports how much of it was used.
+        #[arg(long)]
+        rate_limit: Option<u32>,
     },
     /// Run one SQL statement against the warehouse (read-only) and print the result.
     Sql { query: String },
@@ -214,7 +221,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Check { pipeline } => {
             let config = load_config(&cli.config)?;
-            let p = config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?[0];
+            let mut p = config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?[0].clone();
+            // A check is one cheap request: answer quickly rather than retry for minutes.
+            p.http.max_retries = p.http.max_retries.min(1);
+            let p = &p;
             let source = Source::new(p, sources::http_client(p));
             match source.check().await {
                 Ok(line) => {
@@ -233,8 +243,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 None => None,
             };
             println!(
-                "{:<11} {:<14} {:<12} {:<38} {:<20} {:<26} {}",
-                "source", "stream", "table", "primary key", "mode", "cursor", "endpoint"
+                "{:<11} {:<14} {:<12} {:<38} {:<20} {:<26} endpoint",
+                "source", "stream", "table", "primary key", "mode", "cursor"
             );
             for kind in sources::SourceKind::ALL {
                 for s in sources::streams(*kind) {
@@ -282,10 +292,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { vendor: Vendor::Liveagent, port, conversations, seed, api_key, timezone } => {
+        Command::Simulate { vendor: Vendor::Liveagent, port, conversations, seed, api_key, timezone, rate_limit } => {
             let tz: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow!("'{timezone}' is not an IANA time zone"))?;
             let sim = Simulator::start(
-                SimConfig { seed, conversations, api_key, timezone: tz, filter_timezone: tz, ..Default::default() },
+                SimConfig {
+                    seed,
+                    conversations,
+                    api_key,
+                    timezone: tz,
+                    filter_timezone: tz,
+                    rate_limit: rate_limit.map(desksync::simulator::RateLimit::per_minute),
+                    ..Default::default()
+                },
                 port,
             )
             .await
@@ -296,7 +314,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             sim.run_until_ctrl_c().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { conversations, changed_pct, dir } => bench(conversations, changed_pct, &dir).await,
+        Command::Bench { conversations, changed_pct, dir, rate_limit } => {
+            bench(conversations, changed_pct, &dir, rate_limit).await
+        }
         Command::Sql { query } => {
             let config = load_config(&cli.config)?;
             let wh = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
@@ -423,13 +443,18 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-async fn bench(conversations: usize, changed_pct: f64, dir: &Path) -> Result<ExitCode> {
+async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: Option<u32>) -> Result<ExitCode> {
     use std::io::BufRead;
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     let exe = std::env::current_exe()?;
+    let mut args =
+        vec!["simulate".to_string(), "--port".into(), "0".into(), "--conversations".into(), conversations.to_string()];
+    if let Some(r) = rate_limit {
+        args.extend(["--rate-limit".to_string(), r.to_string()]);
+    }
     let mut child = std::process::Command::new(exe)
-        .args(["simulate", "--port", "0", "--conversations", &conversations.to_string()])
+        .args(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -440,17 +465,20 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path) -> Result<Exi
     let base_url =
         line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow!("simulator said: {line}"))?.to_string();
     let result = async {
-        let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", 6_000_000)?;
+        let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", rate_limit.unwrap_or(6_000_000))?;
         let config = load_config(&config_path)?;
         let p = &config.pipelines[0];
         println!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");
+        if let Some(r) = rate_limit {
+            println!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
+        }
         println!(
-            "{:<12} {:>9} {:>10} {:>9} {:>10} {:>11} {:>12}",
-            "phase", "wall s", "rows", "rows/s", "requests", "requests/s", "peak RSS MiB"
+            "{:<12} {:>9} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}",
+            "phase", "wall s", "rows", "rows/s", "requests", "requests/s", "peak RSS MiB", "429s", "% of limit"
         );
         reset_peak_rss();
         let full = run_pipeline(&config, p, CancellationToken::new()).await?;
-        report("full", &full);
+        report("full", &full, rate_limit);
         let changed = ((conversations as f64) * changed_pct / 100.0).round() as usize;
         reqwest::Client::new()
             .post(format!("{base_url}/_sim/mutate"))
@@ -460,7 +488,7 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path) -> Result<Exi
             .error_for_status()?;
         reset_peak_rss();
         let inc = run_pipeline(&config, p, CancellationToken::new()).await?;
-        report(&format!("incr {changed_pct}%"), &inc);
+        report(&format!("incr {changed_pct}%"), &inc, rate_limit);
         anyhow::Ok(full.status == "succeeded" && inc.status == "succeeded")
     }
     .await;
@@ -469,17 +497,20 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path) -> Result<Exi
     Ok(if result? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn report(phase: &str, s: &RunSummary) {
+fn report(phase: &str, s: &RunSummary, rate_limit: Option<u32>) {
     let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let throttled: u64 = s.streams.iter().map(|x| x.throttled).sum();
+    let used = rate_limit.map(|r| format!("{:.1}", 100.0 * (s.requests as f64 / secs * 60.0) / r as f64));
     println!(
-        "{:<12} {:>9.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1}",
+        "{:<12} {:>9.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1} {:>6} {:>10}",
         phase,
         secs,
         s.rows_written,
         s.rows_written as f64 / secs,
         s.requests,
         s.requests as f64 / secs,
-        peak_rss_mib().unwrap_or(f64::NAN)
+        peak_rss_mib().unwrap_or(f64::NAN),
+        throttled,
+        used.unwrap_or_else(|| "-".into())
     );
-    let _ = Duration::ZERO;
 }

@@ -4,7 +4,8 @@
 //!
 //! A request is retried in place (same URL, same page) on 429, 5xx, timeouts and dropped
 //! connections, within `http.max_retries`; a 429 also pauses every request of the account until
-//! its `Retry-After` has passed. A vendor's own well-formed error answer (decoded by the
+//! its `Retry-After` has passed and halves the account's pace, which then recovers gradually
+//! (see [`Throttle`]). A vendor's own well-formed error answer (decoded by the
 //! connector's [`ErrorDecoder`]) is deterministic and only retried for 429 and 503. Errors carry
 //! the URL with secrets replaced by `***`, and `reqwest`'s own errors are stripped of their URL
 //! before they are shown.
@@ -71,6 +72,67 @@ impl std::ops::Sub for CounterSnapshot {
     }
 }
 
+/// The account's pace: a GCRA token bucket (`governor`) at the configured rate less a headroom,
+/// without bursts, so no sliding one-minute window ever holds more than the vendor allows.
+/// A 429 halves the rate; every 10 s without one it climbs back by a tenth of the ceiling.
+pub struct Throttle {
+    pipeline: Arc<str>,
+    /// The ceiling: configured rate less headroom, per minute.
+    ceiling: u32,
+    current: std::sync::Mutex<(u32, Instant)>,
+    limiter: std::sync::RwLock<Arc<DefaultDirectRateLimiter>>,
+}
+
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
+
+fn limiter_at(per_minute: u32) -> Arc<DefaultDirectRateLimiter> {
+    let per_minute = NonZeroU32::new(per_minute.max(1)).expect("nonzero");
+    Arc::new(RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(NonZeroU32::MIN)))
+}
+
+impl Throttle {
+    pub fn new(pipeline: &str, configured_per_minute: u32, headroom_pct: f64) -> Throttle {
+        let ceiling = ((configured_per_minute as f64) * (1.0 - headroom_pct / 100.0)).floor().max(1.0) as u32;
+        Throttle {
+            pipeline: pipeline.into(),
+            ceiling,
+            current: std::sync::Mutex::new((ceiling, Instant::now())),
+            limiter: std::sync::RwLock::new(limiter_at(ceiling)),
+        }
+    }
+
+    /// Requests per minute allowed right now.
+    pub fn current_per_minute(&self) -> u32 {
+        self.current.lock().expect("throttle lock").0
+    }
+
+    async fn until_ready(&self) {
+        let limiter = self.limiter.read().expect("throttle lock").clone();
+        limiter.until_ready().await;
+    }
+
+    fn set(&self, rate: u32, reason: &str) {
+        let mut cur = self.current.lock().expect("throttle lock");
+        if cur.0 != rate {
+            telemetry::rate_adjusted(&self.pipeline, cur.0, rate, reason);
+            *self.limiter.write().expect("throttle lock") = limiter_at(rate);
+        }
+        *cur = (rate, Instant::now());
+    }
+
+    fn on_throttled(&self) {
+        let now_rate = self.current_per_minute();
+        self.set((now_rate / 2).max(1), "vendor answered 429");
+    }
+
+    fn on_success(&self) {
+        let (rate, since) = *self.current.lock().expect("throttle lock");
+        if rate < self.ceiling && since.elapsed() >= RECOVERY_INTERVAL {
+            self.set((rate + (self.ceiling / 10).max(1)).min(self.ceiling), "recovering after throttling");
+        }
+    }
+}
+
 /// The shared client of one account. Cheap to clone; clones share limiter and counters.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -79,7 +141,7 @@ pub struct HttpClient {
     auth: Auth,
     pipeline: Arc<str>,
     settings: HttpSettings,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    pub throttle: Arc<Throttle>,
     in_flight: Arc<Semaphore>,
     paused_until: Arc<Mutex<Option<Instant>>>,
     decoder: ErrorDecoder,
@@ -95,10 +157,6 @@ struct AttemptError {
 
 impl HttpClient {
     pub fn new(pipeline: &str, base: Url, auth: Auth, settings: &HttpSettings, decoder: ErrorDecoder) -> HttpClient {
-        let per_minute = NonZeroU32::new(settings.rate_limit_per_minute.max(1)).expect("nonzero");
-        // Burst of one second's worth: smooth enough never to exceed a per-minute window.
-        let burst = NonZeroU32::new((settings.rate_limit_per_minute / 60).max(1)).expect("nonzero");
-        let quota = Quota::per_minute(per_minute).allow_burst(burst);
         let inner = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
@@ -111,7 +169,7 @@ impl HttpClient {
             auth,
             pipeline: pipeline.into(),
             settings: settings.clone(),
-            limiter: Arc::new(RateLimiter::direct(quota)),
+            throttle: Arc::new(Throttle::new(pipeline, settings.rate_limit_per_minute, settings.rate_headroom_pct)),
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
             paused_until: Arc::new(Mutex::new(None)),
             decoder,
@@ -215,7 +273,7 @@ impl HttpClient {
                 _ => break,
             }
         }
-        self.limiter.until_ready().await;
+        self.throttle.until_ready().await;
     }
 
     async fn attempt(&self, url: &Url, shown: &str, form: Option<&[(String, String)]>) -> Result<Value, AttemptError> {
@@ -242,6 +300,7 @@ impl HttpClient {
             .to_string();
         let body = resp.bytes().await.map_err(|e| plain(transport_error(e, shown, self.settings.timeout)))?;
         if status == 429 {
+            self.throttle.on_throttled();
             self.counters.throttled.fetch_add(1, Ordering::Relaxed);
             telemetry::throttled(&self.pipeline, shown, retry_after);
             let pause = retry_after.unwrap_or(Duration::from_secs(1)).min(self.settings.retry_max_wait);
@@ -252,6 +311,7 @@ impl HttpClient {
             }
         }
         if (200..300).contains(&status) {
+            self.throttle.on_success();
             return serde_json::from_slice::<Value>(&body).map_err(|_| {
                 plain(HttpError::NotJson { url: shown.into(), status, content_type, snippet: snippet(&body) })
             });

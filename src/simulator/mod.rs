@@ -8,6 +8,8 @@
 //!   consumes one and gets a 429 with Retry-After, a 503, a 500 HTML page, a slow answer or a
 //!   dropped connection instead of its normal response.
 //! * `GET /_sim/stats` (and [`Simulator::stats`]) counts requests by endpoint.
+//! * [`SimConfig::rate_limit`] enforces a per-API-key limit over a sliding window (a minute
+//!   for LiveAgent), answering 429 with `Retry-After` past it, as a vendor would.
 //!
 //! Adding a vendor: write `simulator/<vendor>.rs` with its data set and an axum `Router` built
 //! on [`SimState`], and merge it in [`Simulator::start`].
@@ -28,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-pub use liveagent::{LaData, SimConfig};
+pub use liveagent::{LaData, RateLimit, SimConfig};
 
 /// One injected fault.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,6 +69,8 @@ pub struct SimState {
     pub config: SimConfig,
     faults: Mutex<VecDeque<FaultRule>>,
     stats: Mutex<BTreeMap<String, u64>>,
+    /// Request times per API key in the last 60 s, for the rate limit.
+    windows: Mutex<BTreeMap<String, VecDeque<std::time::Instant>>>,
 }
 
 pub type Shared = Arc<SimState>;
@@ -82,6 +86,23 @@ impl SimState {
             q.remove(idx);
         }
         Some(fault)
+    }
+
+    /// Count a request against `key`'s window; `Some(wait)` when it is over the limit.
+    fn over_limit(&self, key: &str) -> Option<Duration> {
+        let limit = self.config.rate_limit?;
+        let now = std::time::Instant::now();
+        let mut w = self.windows.lock().expect("windows lock");
+        let q = w.entry(key.to_string()).or_default();
+        while q.front().is_some_and(|t| now.duration_since(*t) >= limit.window) {
+            q.pop_front();
+        }
+        if q.len() >= limit.requests as usize {
+            let oldest = *q.front().expect("non-empty at the limit");
+            return Some(limit.window.saturating_sub(now.duration_since(oldest)));
+        }
+        q.push_back(now);
+        None
     }
 
     pub fn count(&self, endpoint: &str) {
@@ -104,6 +125,7 @@ impl Simulator {
             config,
             faults: Mutex::new(VecDeque::new()),
             stats: Mutex::new(BTreeMap::new()),
+            windows: Mutex::new(BTreeMap::new()),
         });
         let app = Router::new()
             .merge(liveagent::router())
@@ -174,6 +196,14 @@ async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> R
     let path = req.uri().path().to_string();
     if path.starts_with("/_sim") {
         return next.run(req).await;
+    }
+    let key =
+        req.uri().query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("apikey=")).unwrap_or("").to_string();
+    if let Some(wait) = state.over_limit(&key) {
+        state.count("rate_limited_429");
+        let mut r = liveagent::error_response(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+        r.headers_mut().insert("retry-after", HeaderValue::from(wait.as_secs_f64().ceil().max(1.0) as u64));
+        return r;
     }
     match state.take_fault(&path) {
         None => next.run(req).await,

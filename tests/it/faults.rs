@@ -93,3 +93,33 @@ async fn a_wrong_api_key_is_reported_in_plain_words() {
     assert!(err.contains("cannot reach"), "{err}");
     assert!(!err.contains("wrong-key-987"), "the key leaked: {err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_rate_limit_is_respected_and_the_run_completes_with_the_right_data() {
+    use desksync::simulator::RateLimit;
+    // The vendor allows 10 requests per 2 s (5/s); the pipeline is told 600/min (10/s), so it
+    // trips the limit, honours Retry-After at the same page, halves its pace and finishes.
+    let cfg = SimConfig {
+        conversations: 40,
+        seed: 9,
+        rate_limit: Some(RateLimit { requests: 10, window: std::time::Duration::from_secs(2) }),
+        ..Default::default()
+    };
+    let tables = "
+[http]
+rate_limit_per_minute = 600
+max_in_flight = 4
+retry_initial = \"50ms\"
+retry_max_wait = \"5s\"
+max_retries = 8
+";
+    let env = Env::new(cfg, "", tables).await;
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_equals_truth(&env);
+    let throttled: u64 = s.streams.iter().map(|x| x.throttled).sum();
+    assert!(throttled >= 1, "the limit was never reached: {s:?}");
+    assert_eq!(env.sim.stats().get("rate_limited_429").copied().unwrap_or(0), throttled);
+    // Every request the vendor refused was sent again: one request per conversation got through.
+    assert_eq!(env.sim.stats().get("messages"), Some(&40));
+}
