@@ -197,11 +197,11 @@ pub async fn run_pipeline(
     }
 
     let mut run_error = summaries.iter().find_map(|s| s.error.clone().map(|e| format!("{}: {e}", s.stream)));
-    if config.settings.lake.enabled {
-        if let Err(e) = lake::export_dirty(&warehouse, &config.lake_path, config.settings.lake.row_group_rows).await {
-            tracing::error!(pipeline = %p.name, "refreshing the Parquet lake failed (retried next run): {e}");
-            run_error.get_or_insert(format!("lake: {e}"));
-        }
+    if config.settings.lake.enabled
+        && let Err(e) = lake::export_dirty(&warehouse, &config.lake_path, config.settings.lake.row_group_rows).await
+    {
+        tracing::error!(pipeline = %p.name, "refreshing the Parquet lake failed (retried next run): {e}");
+        run_error.get_or_insert(format!("lake: {e}"));
     }
     let failed = summaries.iter().filter(|s| s.status != "succeeded").count();
     let status = if summaries.iter().any(|s| s.status == "cancelled") {

@@ -75,3 +75,36 @@ fn valid_config_loads_with_documented_defaults() {
     assert_eq!(cfg.warehouse_path, dir.path().join("warehouse.duckdb"));
     assert!(!format!("{p:?}").contains("k-123"), "Debug must not print the key");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environment_overrides_pipeline_keys() {
+    // The file points at a port nothing listens on; the environment points at the simulator.
+    let env =
+        crate::common::Env::new(desksync::simulator::SimConfig { conversations: 3, ..Default::default() }, "", "")
+            .await;
+    let file = env.dir.path().join("pipelines/la.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(&env.sim.base_url(), "http://127.0.0.1:9");
+    std::fs::write(&file, text).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
+        .arg("--config")
+        .arg(&env.config_path)
+        .args(["check", "--pipeline", "la"])
+        .env("DESKSYNC_PIPELINE_LA__BASE_URL", env.sim.base_url())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok: la: LiveAgent"), "{stdout}");
+    // Without the override the same check fails, in plain words and with a non-zero exit.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
+        .arg("--config")
+        .arg(&env.config_path)
+        .args(["check", "--pipeline", "la"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot reach http://127.0.0.1:9/api/application/status?apikey=***"), "{stderr}");
+}

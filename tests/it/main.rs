@@ -6,4 +6,5 @@ mod config;
 mod crash;
 mod faults;
 mod liveagent;
+mod locking;
 mod schema;
