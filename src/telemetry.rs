@@ -121,6 +121,10 @@ pub fn throttled(pipeline: &str, url: &str, retry_after: Option<Duration>) {
     );
 }
 
+pub fn rate_adjusted(pipeline: &str, from_per_minute: u32, to_per_minute: u32, reason: &str) {
+    tracing::info!(pipeline, from_per_minute, to_per_minute, "request pace changed: {reason}");
+}
+
 pub fn warehouse_locked(path: &std::path::Path, holder: &str, waited: Duration) {
     tracing::warn!(
         path = %path.display(),
