@@ -268,7 +268,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::State { action } => {
             let config = load_config(&cli.config)?;
-            let wh = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+            let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
             wh.migrate().await?;
             match action {
                 StateAction::Show { pipeline } => {
@@ -319,7 +319,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sql { query } => {
             let config = load_config(&cli.config)?;
-            let wh = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+            let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
             let text = wh
                 .with_conn(move |c| {
                     use desksync::error::DuckDbContext;
@@ -404,7 +404,7 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
         print_summary(&summary);
         ok &= summary.status == "succeeded";
     }
-    let wh = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+    let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
     println!("\nwarehouse {}:", config.warehouse_path.display());
     for (table, n) in wh.table_counts().await? {
         println!("  {table:<12} {n:>8} rows");

@@ -69,11 +69,19 @@ pub struct WarehouseSettings {
     /// session) holds its lock, before it fails. Default: `10m`.
     #[serde(with = "humantime_serde")]
     pub lock_timeout: Duration,
+    /// DuckDB's memory limit while desksync has the file open (its buffer pool would otherwise
+    /// grow to 80% of RAM as tables grow). With it, peak memory stays near this plus ~110 MB however
+    /// large the warehouse gets; raise it for warehouses of many millions of rows. Default: `256MB`.
+    pub memory_limit: String,
 }
 
 impl Default for WarehouseSettings {
     fn default() -> Self {
-        WarehouseSettings { path: PathBuf::from("warehouse.duckdb"), lock_timeout: Duration::from_secs(600) }
+        WarehouseSettings {
+            path: PathBuf::from("warehouse.duckdb"),
+            lock_timeout: Duration::from_secs(600),
+            memory_limit: "256MB".into(),
+        }
     }
 }
 

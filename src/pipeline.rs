@@ -130,7 +130,7 @@ pub async fn run_pipeline(
     shutdown: CancellationToken,
 ) -> Result<RunSummary, WarehouseError> {
     let started = Instant::now();
-    let warehouse = Warehouse::new(&config.warehouse_path, config.settings.warehouse.lock_timeout);
+    let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
     warehouse.migrate().await?;
     let run_id = uuid::Uuid::now_v7().to_string();
     warehouse.start_run(&run_id, &p.name).await?;

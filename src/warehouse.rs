@@ -66,6 +66,7 @@ pub struct LoadStats {
 pub struct Warehouse {
     path: PathBuf,
     lock_timeout: Duration,
+    memory_limit: String,
 }
 
 static FILE_LOCKS: LazyLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
@@ -89,7 +90,12 @@ fn failpoint_hit() -> bool {
 
 impl Warehouse {
     pub fn new(path: impl Into<PathBuf>, lock_timeout: Duration) -> Warehouse {
-        Warehouse { path: path.into(), lock_timeout }
+        Warehouse { path: path.into(), lock_timeout, memory_limit: "256MB".into() }
+    }
+
+    /// The warehouse as `desksync.toml` configures it.
+    pub fn from_settings(path: impl Into<PathBuf>, s: &crate::config::WarehouseSettings) -> Warehouse {
+        Warehouse { path: path.into(), lock_timeout: s.lock_timeout, memory_limit: s.memory_limit.clone() }
     }
 
     pub fn path(&self) -> &Path {
@@ -129,7 +135,10 @@ impl Warehouse {
         let mut delay = Duration::from_millis(100);
         let mut announced = false;
         loop {
-            let config = duckdb::Config::default().enable_autoload_extension(false).ctx("configuring DuckDB")?;
+            let config = duckdb::Config::default()
+                .enable_autoload_extension(false)
+                .and_then(|c| c.max_memory(&self.memory_limit))
+                .ctx(format!("configuring DuckDB (warehouse.memory_limit = {:?})", self.memory_limit))?;
             match Connection::open_with_flags(&self.path, config) {
                 Ok(c) => return Ok(c),
                 Err(e) => {
@@ -400,6 +409,28 @@ pub fn partition_sql(table: Table, alias: &str) -> String {
     }
 }
 
+type Touched = Vec<(String, String, String)>;
+
+/// Run a statement with `RETURNING source, account, <partition>`; the rows it touched.
+fn returning(tx: &duckdb::Transaction<'_>, sql: &str, args: impl duckdb::Params) -> Result<Touched, duckdb::Error> {
+    let mut stmt = tx.prepare(sql)?;
+    let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
+}
+
+/// Record the lake partitions of touched rows for the next export.
+fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Touched) -> Result<(), WarehouseError> {
+    let parts: std::collections::BTreeSet<(String, String, String)> = touched.into_iter().collect();
+    for (source, account, part) in parts {
+        tx.execute(
+            "INSERT INTO _desksync_lake_dirty VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            params![table, source, account, part],
+        )
+        .ctx(format!("recording lake partitions of {table}"))?;
+    }
+    Ok(())
+}
+
 fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
     let mut stats = LoadStats::default();
     let tx = c.transaction().ctx("starting the load transaction")?;
@@ -415,71 +446,50 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
             app.append_record_batch(batch.clone()).ctx(format!("appending to {stage}"))?;
             app.flush().ctx(format!("appending to {stage}"))?;
         }
-        let changed = format!(
-            "t.{first} IS NULL OR t.content_hash IS DISTINCT FROM s.content_hash OR t.deleted_at IS DISTINCT FROM s.deleted_at",
-            first = pk[0]
-        );
         let has_deleted_at = table.columns().iter().any(|(c, _)| *c == "deleted_at");
-        let changed = if has_deleted_at {
-            changed
-        } else {
-            format!("t.{first} IS NULL OR t.content_hash IS DISTINCT FROM s.content_hash", first = pk[0])
-        };
-        let part = partition_sql(*table, "s");
-        tx.execute(
-            &format!(
-                "INSERT INTO _desksync_lake_dirty SELECT DISTINCT ?, s.source, s.account, {part}
-                 FROM {stage} s LEFT JOIN {name} t USING ({pk_list}) WHERE {changed}
-                 ON CONFLICT DO NOTHING"
-            ),
-            params![name],
-        )
-        .ctx(format!("recording lake partitions of {name}"))?;
         let set_cols: Vec<String> = table
             .columns()
             .iter()
             .filter(|(c, _)| !pk.contains(c))
             .map(|(c, _)| format!("\"{c}\" = excluded.\"{c}\""))
             .collect();
-        let where_changed = if has_deleted_at {
-            format!(
-                "{name}.content_hash IS DISTINCT FROM excluded.content_hash OR {name}.deleted_at IS DISTINCT FROM excluded.deleted_at"
-            )
-        } else {
-            format!("{name}.content_hash IS DISTINCT FROM excluded.content_hash")
-        };
-        let n = tx
-            .execute(
-                &format!(
-                    "INSERT INTO {name} SELECT * FROM {stage} ON CONFLICT ({pk_list}) DO UPDATE SET {} WHERE {where_changed}",
-                    set_cols.join(", ")
-                ),
-                [],
-            )
-            .ctx(format!("upserting {name}"))?;
-        stats.rows_written += n as u64;
+        let mut where_changed = format!("{name}.content_hash IS DISTINCT FROM excluded.content_hash");
+        if has_deleted_at {
+            where_changed.push_str(&format!(" OR {name}.deleted_at IS DISTINCT FROM excluded.deleted_at"));
+        }
+        // The conflict check goes through the primary-key index, and RETURNING yields exactly
+        // the rows inserted or changed: no scan of the (growing) table per batch.
+        let touched = returning(
+            &tx,
+            &format!(
+                "INSERT INTO {name} SELECT * FROM {stage} ON CONFLICT ({pk_list}) DO UPDATE SET {} WHERE {where_changed}
+                 RETURNING source, account, {}",
+                set_cols.join(", "),
+                partition_sql(*table, name)
+            ),
+            [],
+        )
+        .ctx(format!("upserting {name}"))?;
+        stats.rows_written += touched.len() as u64;
+        mark_dirty(&tx, name, touched)?;
         if unit.full_refresh.contains(table) {
-            let tpart = partition_sql(*table, "t");
             let gone = format!(
                 "t.source = ? AND t.account = ? AND t.deleted_at IS NULL
                  AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {})",
                 pk.iter().map(|k| format!("s.{k} = t.{k}")).collect::<Vec<_>>().join(" AND ")
             );
-            tx.execute(
+            let touched = returning(
+                &tx,
                 &format!(
-                    "INSERT INTO _desksync_lake_dirty SELECT DISTINCT ?, t.source, t.account, {tpart}
-                     FROM {name} t WHERE {gone} ON CONFLICT DO NOTHING"
+                    "UPDATE {name} AS t SET deleted_at = now(), synced_at = now() WHERE {gone}
+                     RETURNING t.source, t.account, {}",
+                    partition_sql(*table, "t")
                 ),
-                params![name, unit.source, unit.account],
+                params![unit.source, unit.account],
             )
-            .ctx(format!("recording lake partitions of {name}"))?;
-            let n = tx
-                .execute(
-                    &format!("UPDATE {name} AS t SET deleted_at = now(), synced_at = now() WHERE {gone}"),
-                    params![unit.source, unit.account],
-                )
-                .ctx(format!("marking rows no longer listed in {name}"))?;
-            stats.rows_written += n as u64;
+            .ctx(format!("marking rows no longer listed in {name}"))?;
+            stats.rows_written += touched.len() as u64;
+            mark_dirty(&tx, name, touched)?;
         }
         tx.execute_batch(&format!("DROP TABLE {stage}")).ctx(format!("dropping {stage}"))?;
     }
@@ -490,20 +500,18 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
             "t.source = ? AND t.account = ? AND t.deleted_at IS NULL
              AND t.{id} NOT IN (SELECT id FROM _desksync_seen WHERE pipeline = ? AND stream = ?)"
         );
-        let args = params![unit.source, unit.account, unit.pipeline, unit.stream];
-        let tpart = partition_sql(table, "t");
-        tx.execute(
+        let touched = returning(
+            &tx,
             &format!(
-                "INSERT INTO _desksync_lake_dirty SELECT DISTINCT '{name}', t.source, t.account, {tpart}
-                 FROM {name} t WHERE {gone} ON CONFLICT DO NOTHING"
+                "UPDATE {name} AS t SET deleted_at = now(), synced_at = now() WHERE {gone}
+                 RETURNING t.source, t.account, {}",
+                partition_sql(table, "t")
             ),
-            args,
+            params![unit.source, unit.account, unit.pipeline, unit.stream],
         )
-        .ctx(format!("recording lake partitions of {name}"))?;
-        let n = tx
-            .execute(&format!("UPDATE {name} AS t SET deleted_at = now(), synced_at = now() WHERE {gone}"), args)
-            .ctx(format!("marking rows of {name} the vendor no longer has"))?;
-        stats.rows_written += n as u64;
+        .ctx(format!("marking rows of {name} the vendor no longer has"))?;
+        stats.rows_written += touched.len() as u64;
+        mark_dirty(&tx, name, touched)?;
         tx.execute("DELETE FROM _desksync_seen WHERE pipeline = ? AND stream = ?", params![unit.pipeline, unit.stream])
             .ctx("clearing reconciliation ids")?;
     }
