@@ -350,66 +350,70 @@ impl LiveAgent {
     }
 
     async fn sync_departments(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
-        let r = response(ctx.guard(self.http.get_json("/api/departments", &[])).await?, "departments")?;
-        let now = Utc::now();
-        let mut rows = Vec::new();
-        let mut bad = Vec::new();
-        for d in list(&r, "departments", "departments")? {
-            match nonempty(text(d, "departmentid").ok().flatten()) {
-                Some(id) => rows.push(DepartmentRow {
-                    source: SOURCE,
-                    account: ctx.account.clone(),
-                    department_id: id,
-                    name: text(d, "name").ok().flatten(),
-                    online_status: text(d, "onlinestatus").ok().flatten(),
-                    is_deleted: text(d, "deleted").ok().flatten().map(|s| s == "Y"),
-                    deleted_at: None,
-                    content_hash: Some(content_hash(d)),
-                    raw: d.to_string(),
-                    synced_at: now,
-                }),
-                None => bad.push(quarantine(d, None, "department without a departmentid".into())),
-            }
-        }
-        self.commit_full_refresh(ctx, Table::Departments, model::to_batch(Table::Departments, &rows), bad).await
+        self.full_refresh(
+            ctx,
+            "/api/departments",
+            "departments",
+            "departmentid",
+            Table::Departments,
+            |d, id, account, now| DepartmentRow {
+                source: SOURCE,
+                account: account.to_string(),
+                department_id: id,
+                name: text(d, "name").ok().flatten(),
+                online_status: text(d, "onlinestatus").ok().flatten(),
+                is_deleted: text(d, "deleted").ok().flatten().map(|s| s == "Y"),
+                deleted_at: None,
+                content_hash: Some(content_hash(d)),
+                raw: d.to_string(),
+                synced_at: now,
+            },
+        )
+        .await
     }
 
     async fn sync_tags(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
-        let r = response(ctx.guard(self.http.get_json("/api/tags", &[])).await?, "tags")?;
+        self.full_refresh(ctx, "/api/tags", "tags", "id", Table::Tags, |t, id, account, now| TagRow {
+            source: SOURCE,
+            account: account.to_string(),
+            tag_id: id,
+            name: text(t, "name").ok().flatten(),
+            color: text(t, "color").ok().flatten(),
+            bg_color: text(t, "bg_color").ok().flatten(),
+            deleted_at: None,
+            content_hash: Some(content_hash(t)),
+            raw: t.to_string(),
+            synced_at: now,
+        })
+        .await
+    }
+
+    /// A small dimension: GET `path`, take the `list_key` list, normalize each record with `row`
+    /// (records without `id_field` are quarantined), and load it as the complete list, so rows no
+    /// longer listed get `deleted_at`.
+    #[allow(clippy::too_many_arguments)]
+    async fn full_refresh<R: serde::Serialize>(
+        &self,
+        ctx: &mut StreamCtx,
+        path: &str,
+        list_key: &str,
+        id_field: &str,
+        table: Table,
+        row: impl Fn(&Value, String, &str, DateTime<Utc>) -> R,
+    ) -> Result<(), SyncError> {
+        let r = response(ctx.guard(self.http.get_json(path, &[])).await?, list_key)?;
         let now = Utc::now();
         let mut rows = Vec::new();
         let mut bad = Vec::new();
-        for t in list(&r, "tags", "tags")? {
-            match nonempty(text(t, "id").ok().flatten()) {
-                Some(id) => rows.push(TagRow {
-                    source: SOURCE,
-                    account: ctx.account.clone(),
-                    tag_id: id,
-                    name: text(t, "name").ok().flatten(),
-                    color: text(t, "color").ok().flatten(),
-                    bg_color: text(t, "bg_color").ok().flatten(),
-                    deleted_at: None,
-                    content_hash: Some(content_hash(t)),
-                    raw: t.to_string(),
-                    synced_at: now,
-                }),
-                None => bad.push(quarantine(t, None, "tag without an id".into())),
+        for rec in list(&r, list_key, list_key)? {
+            match nonempty(text(rec, id_field).ok().flatten()) {
+                Some(id) => rows.push(row(rec, id, &ctx.account, now)),
+                None => bad.push(quarantine(rec, None, format!("{list_key} record without a {id_field}"))),
             }
         }
-        self.commit_full_refresh(ctx, Table::Tags, model::to_batch(Table::Tags, &rows), bad).await
-    }
-
-    async fn commit_full_refresh(
-        &self,
-        ctx: &mut StreamCtx,
-        table: Table,
-        batch: Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError>,
-        bad: Vec<Quarantined>,
-    ) -> Result<(), SyncError> {
-        let batch = batch.map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))?;
-        let state = StreamState { version: 1, cursor: Some(Utc::now()), pass: None, reconciled_at: None };
+        let state = StreamState { version: 1, cursor: Some(now), pass: None, reconciled_at: None };
         ctx.commit(LoadUnit {
-            batches: vec![(table, batch)],
+            batches: vec![(table, build(table, &rows)?)],
             full_refresh: vec![table],
             quarantine: bad,
             state: Some(state),
@@ -455,6 +459,7 @@ impl LiveAgent {
         // Conversations whose messages failed last time (stored with a NULL hash) are retried
         // from their stored record first: they may never change again and so never come back
         // in the listing.
+        let mut loader = BatchLoader::default();
         let retry: Vec<Value> = ctx
             .warehouse
             .unfinished_raw(Table::Tickets, SOURCE, &ctx.account, ctx.sync.batch_size)
@@ -465,7 +470,7 @@ impl LiveAgent {
         if !retry.is_empty() {
             tracing::info!(pipeline = %ctx.pipeline, count = retry.len(), "retrying conversations whose messages failed before");
             let at = pass.offset;
-            self.load_conversations(ctx, &retry, &mut pass, at, &state).await?;
+            self.load_conversations(ctx, &mut loader, &retry, &mut pass, at, &state).await?;
         }
         let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, pass.offset);
         loop {
@@ -475,7 +480,14 @@ impl LiveAgent {
             if let Some(since) = pass.since {
                 query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
             }
-            let page = self.list_page(ctx, &query).await?;
+            let page = match self.list_page(ctx, &query).await {
+                Ok(p) => p,
+                Err(e) => {
+                    // Commit what was already fetched before giving up.
+                    loader.flush(ctx).await?;
+                    return Err(e);
+                }
+            };
             let next_offset = match pager.judge(&conversation_keys(&page)) {
                 Step::Done => break,
                 Step::Reread => {
@@ -489,10 +501,11 @@ impl LiveAgent {
             let last_chunk = chunks.len() - 1;
             for (i, chunk) in chunks.into_iter().enumerate() {
                 let committed_offset = if i == last_chunk { next_offset } else { offset };
-                self.load_conversations(ctx, chunk, &mut pass, committed_offset, &state).await?;
+                self.load_conversations(ctx, &mut loader, chunk, &mut pass, committed_offset, &state).await?;
             }
             pager.offset = next_offset;
         }
+        loader.flush(ctx).await?;
         // Pass complete: move the cursor, never past the vendor's clock at the pass start.
         let new_cursor = match (pass.max_seen, pass.unstable) {
             (Some(m), false) => Some(state.cursor.map_or(m.min(pass.started_at), |c| c.max(m.min(pass.started_at)))),
@@ -550,10 +563,16 @@ impl LiveAgent {
         ctx.commit(LoadUnit { mark_missing: Some(Table::Tickets), state: Some(state), ..Default::default() }).await
     }
 
-    /// Load one batch of conversation records (and messages of the changed ones) in one unit.
+    /// Load one batch of conversation records (and messages of the changed ones) as one unit.
+    ///
+    /// Pipelined through `loader`: this batch's stored hashes are read while no commit runs,
+    /// then the previous batch's commit starts and this batch's messages are fetched while it
+    /// runs, so the vendor is not left idle during commits. This batch's unit is committed by
+    /// the next call (or [`BatchLoader::flush`]).
     async fn load_conversations(
         &self,
         ctx: &mut StreamCtx,
+        loader: &mut BatchLoader,
         chunk: &[Value],
         pass: &mut PassState,
         committed_offset: usize,
@@ -577,63 +596,117 @@ impl LiveAgent {
             }
         }
         let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
-        let known = ctx.known_hashes(Table::Tickets, ids).await?;
-        // Only rows that are new or changed are written, and only they get their messages read.
-        tickets.retain(|t| known.get(&t.ticket_id) != Some(&t.content_hash));
-        let mut messages: Vec<MessageRow> = Vec::new();
-        if ctx.wants("messages") && !tickets.is_empty() {
-            let tz = ctx.timezone;
-            let account = ctx.account.clone();
-            let fetches = futures::stream::iter(tickets.iter().map(|t| t.ticket_id.clone()))
-                .map(|id| {
-                    let http = self.http.clone();
-                    async move {
-                        let path = format!("/api/conversations/{}/messages", urlencode(&id));
-                        (id, http.get_json(&path, &[]).await)
-                    }
-                })
-                .buffer_unordered(ctx.sync.message_concurrency);
-            let results: Vec<(String, Result<Value, HttpError>)> =
-                ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await?;
-            let mut failed: HashMap<String, String> = HashMap::new();
-            for (id, res) in results {
-                let answer = match res {
-                    Ok(v) => response(v, "messages").map_err(|e| e.to_string()),
-                    // Transient failures that outlived the retries stop the stream; the batch
-                    // is not committed, so the next run re-reads it.
-                    Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => {
-                        return Err(e.into());
-                    }
-                    Err(e @ HttpError::Unauthorized { .. }) => return Err(e.into()),
-                    Err(e) => Err(e.to_string()),
-                };
-                match answer {
-                    Ok(r) => {
-                        let (rows, q) = message_rows(&r, &id, &account, tz, now);
-                        messages.extend(rows);
-                        bad.extend(q);
-                    }
-                    Err(reason) => {
-                        failed.insert(id.clone(), reason.clone());
-                        bad.push(Quarantined {
-                            record_key: Some(id),
-                            reason: format!("messages could not be read (retried next run): {reason}"),
-                            raw: String::new(),
-                        });
-                    }
-                }
-            }
-            for t in tickets.iter_mut().filter(|t| failed.contains_key(&t.ticket_id)) {
-                t.content_hash = None;
+        let mut known = ctx.known_hashes(Table::Tickets, ids).await?;
+        // Rows of the previous batch (overlapping pages) are not committed yet: use the hashes
+        // that batch is about to write.
+        for t in &tickets {
+            if let Some(h) = loader.recent.get(&t.ticket_id) {
+                known.insert(t.ticket_id.clone(), h.clone());
             }
         }
+        // Only rows that are new or changed are written, and only they get their messages read.
+        tickets.retain(|t| known.get(&t.ticket_id) != Some(&t.content_hash));
+        loader.start(ctx);
+        let fetched = self.fetch_messages(ctx, &mut tickets, now).await;
+        loader.finish(ctx).await?;
+        let (messages, failed) = fetched?;
+        bad.extend(failed);
         let mut batches = vec![(Table::Tickets, build(Table::Tickets, &tickets)?)];
         if !messages.is_empty() {
             batches.push((Table::Messages, build(Table::Messages, &messages)?));
         }
         let mut st = state.clone();
         st.pass = Some(PassState { offset: committed_offset, ..pass.clone() });
-        ctx.commit(LoadUnit { batches, quarantine: bad, state: Some(st), ..Default::default() }).await
+        loader.recent = tickets.iter().map(|t| (t.ticket_id.clone(), t.content_hash.clone())).collect();
+        loader.next = Some(LoadUnit { batches, quarantine: bad, state: Some(st), ..Default::default() });
+        Ok(())
+    }
+
+    /// Messages of `tickets` (when the messages stream is selected), with bounded concurrency.
+    /// A conversation whose messages cannot be read gets a NULL hash (retried next run) and a
+    /// quarantine row; transient failures that outlived the retries stop the stream.
+    async fn fetch_messages(
+        &self,
+        ctx: &StreamCtx,
+        tickets: &mut [TicketRow],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<MessageRow>, Vec<Quarantined>), SyncError> {
+        let mut messages: Vec<MessageRow> = Vec::new();
+        let mut bad = Vec::new();
+        if !ctx.wants("messages") || tickets.is_empty() {
+            return Ok((messages, bad));
+        }
+        let fetches = futures::stream::iter(tickets.iter().map(|t| t.ticket_id.clone()))
+            .map(|id| {
+                let http = self.http.clone();
+                async move {
+                    let path = format!("/api/conversations/{}/messages", urlencode(&id));
+                    (id, http.get_json(&path, &[]).await)
+                }
+            })
+            .buffer_unordered(ctx.sync.message_concurrency);
+        let results: Vec<(String, Result<Value, HttpError>)> =
+            ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await?;
+        let mut failed: HashMap<String, String> = HashMap::new();
+        for (id, res) in results {
+            let answer = match res {
+                Ok(v) => response(v, "messages").map_err(|e| e.to_string()),
+                Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => return Err(e.into()),
+                Err(e @ HttpError::Unauthorized { .. }) => return Err(e.into()),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer {
+                Ok(r) => {
+                    let (rows, q) = message_rows(&r, &id, &ctx.account, ctx.timezone, now);
+                    messages.extend(rows);
+                    bad.extend(q);
+                }
+                Err(reason) => {
+                    failed.insert(id.clone(), reason.clone());
+                    bad.push(Quarantined {
+                        record_key: Some(id),
+                        reason: format!("messages could not be read (retried next run): {reason}"),
+                        raw: String::new(),
+                    });
+                }
+            }
+        }
+        for t in tickets.iter_mut().filter(|t| failed.contains_key(&t.ticket_id)) {
+            t.content_hash = None;
+        }
+        Ok((messages, bad))
+    }
+}
+
+/// Pipelines batch commits behind the fetching of the next batch (see `load_conversations`).
+#[derive(Default)]
+struct BatchLoader {
+    /// The built unit waiting to be committed.
+    next: Option<LoadUnit>,
+    /// The commit under way.
+    pending: Option<crate::pipeline::PendingCommit>,
+    /// Ticket hashes of `next`/`pending`, not yet visible in the warehouse.
+    recent: HashMap<String, Option<String>>,
+}
+
+impl BatchLoader {
+    fn start(&mut self, ctx: &StreamCtx) {
+        if let Some(unit) = self.next.take() {
+            self.pending = Some(ctx.start_commit(unit));
+        }
+    }
+
+    async fn finish(&mut self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        match self.pending.take() {
+            Some(p) => ctx.finish_commit(p).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Commit whatever is still waiting.
+    async fn flush(&mut self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        self.start(ctx);
+        self.finish(ctx).await
     }
 }
 
