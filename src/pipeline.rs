@@ -51,7 +51,15 @@ impl StreamCtx {
     }
 
     /// Commit one unit (rows + quarantine + new state) in one transaction.
-    pub async fn commit(&mut self, mut unit: LoadUnit) -> Result<(), SyncError> {
+    pub async fn commit(&mut self, unit: LoadUnit) -> Result<(), SyncError> {
+        let pending = self.start_commit(unit);
+        self.finish_commit(pending).await
+    }
+
+    /// Start committing a unit on a blocking thread, so the caller can fetch the next batch
+    /// meanwhile. Units must be finished in the order they were started; a started commit
+    /// always runs to its end, even if the caller stops waiting.
+    pub fn start_commit(&self, mut unit: LoadUnit) -> PendingCommit {
         unit.source = self.source;
         unit.account = self.account.clone();
         unit.pipeline = self.pipeline.clone();
@@ -60,12 +68,18 @@ impl StreamCtx {
         for q in &unit.quarantine {
             telemetry::quarantined(&self.pipeline, &self.stream, q.record_key.as_deref(), &q.reason);
         }
-        let new_state = unit.state.clone();
-        let stats = self.warehouse.commit(unit).await?;
+        let state = unit.state.clone();
+        let warehouse = self.warehouse.clone();
+        PendingCommit { handle: tokio::spawn(async move { warehouse.commit(unit).await }), state }
+    }
+
+    /// Wait for a started commit and account for it.
+    pub async fn finish_commit(&mut self, pending: PendingCommit) -> Result<(), SyncError> {
+        let stats = pending.handle.await.map_err(|e| WarehouseError::Task(e.to_string()))??;
         self.rows_written += stats.rows_written;
         self.quarantined += stats.quarantined;
         telemetry::rows_written(&self.pipeline, &self.stream, stats.rows_written);
-        if let Some(s) = new_state {
+        if let Some(s) = pending.state {
             self.state = s;
         }
         Ok(())
@@ -92,6 +106,12 @@ impl StreamCtx {
     pub fn check_shutdown(&self) -> Result<(), SyncError> {
         if self.shutdown.is_cancelled() { Err(SyncError::Cancelled) } else { Ok(()) }
     }
+}
+
+/// A commit under way (see [`StreamCtx::start_commit`]).
+pub struct PendingCommit {
+    handle: tokio::task::JoinHandle<Result<crate::warehouse::LoadStats, WarehouseError>>,
+    state: Option<StreamState>,
 }
 
 /// How one stream of a run went.

@@ -537,5 +537,8 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         std::process::abort();
     }
     tx.commit().ctx("committing the load")?;
+    // Fold the WAL into the database file now: the file is reopened for every operation, and
+    // each open would otherwise replay a WAL of up to DuckDB's 16 MB checkpoint threshold.
+    c.execute_batch("CHECKPOINT").ctx("checkpointing the warehouse")?;
     Ok(stats)
 }
