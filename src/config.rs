@@ -145,9 +145,9 @@ pub struct HttpSettings {
     /// Requests per minute for this account, shared by all its streams. Default: `180`
     /// (LiveAgent's documented limit per API key).
     pub rate_limit_per_minute: u32,
-    /// Percent below `rate_limit_per_minute` desksync paces itself (with no bursts), so that no
-    /// sliding one-minute window at the vendor ever exceeds the limit despite network jitter.
-    /// Default: `3` (180/min is paced at 174/min).
+    /// Percent below `rate_limit_per_minute` desksync paces itself; half of it allows short
+    /// bursts that absorb timer lateness, half is margin, so no sliding minute at the vendor
+    /// exceeds the limit. Default: `3` (180/min is paced at 174/min, bursts of 2).
     pub rate_headroom_pct: f64,
     /// Requests in flight at once for this account. Default: `4`.
     pub max_in_flight: usize,
