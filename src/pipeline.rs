@@ -157,10 +157,11 @@ pub async fn run_pipeline(
     tracing::info!(pipeline = %p.name, run_id, "run started");
 
     let source = Source::new(p, crate::sources::http_client(p));
-    let mut infos = sources::streams(p.source);
+    let mut infos: Vec<_> =
+        sources::streams(p.source).into_iter().filter(|s| p.streams.iter().any(|n| n == s.name)).collect();
     infos.sort_by_key(|s| s.order);
     let mut summaries = Vec::new();
-    for info in infos.iter().filter(|s| p.streams.iter().any(|n| n == s.name)) {
+    for info in &infos {
         if info.mode == SyncMode::ChildOfChanged {
             continue; // loaded by its parent stream, in the parent's units
         }

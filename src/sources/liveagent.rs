@@ -472,40 +472,11 @@ impl LiveAgent {
             let at = pass.offset;
             self.load_conversations(ctx, &mut loader, &retry, &mut pass, at, &state).await?;
         }
-        let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, pass.offset);
-        loop {
-            ctx.check_shutdown()?;
-            let offset = pager.offset;
-            let mut query = vec![("limit", ctx.sync.page_size.to_string()), ("offset", offset.to_string())];
-            if let Some(since) = pass.since {
-                query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
-            }
-            let page = match self.list_page(ctx, &query).await {
-                Ok(p) => p,
-                Err(e) => {
-                    // Commit what was already fetched before giving up.
-                    loader.flush(ctx).await?;
-                    return Err(e);
-                }
-            };
-            let next_offset = match pager.judge(&conversation_keys(&page)) {
-                Step::Done => break,
-                Step::Reread => {
-                    telemetry::paging_unstable(&ctx.pipeline, &ctx.stream, offset);
-                    continue;
-                }
-                Step::Page { next_offset } => next_offset,
-            };
-            pass.unstable |= pager.unstable;
-            let chunks: Vec<&[Value]> = page.chunks(ctx.sync.batch_size).collect();
-            let last_chunk = chunks.len() - 1;
-            for (i, chunk) in chunks.into_iter().enumerate() {
-                let committed_offset = if i == last_chunk { next_offset } else { offset };
-                self.load_conversations(ctx, &mut loader, chunk, &mut pass, committed_offset, &state).await?;
-            }
-            pager.offset = next_offset;
-        }
-        loader.flush(ctx).await?;
+        let paged = self.page_through(ctx, &mut loader, &mut pass, &state).await;
+        // Whatever happened, commit the batch already fetched (a shutdown stops after it).
+        let flushed = loader.flush(ctx).await;
+        paged?;
+        flushed?;
         // Pass complete: move the cursor, never past the vendor's clock at the pass start.
         let new_cursor = match (pass.max_seen, pass.unstable) {
             (Some(m), false) => Some(state.cursor.map_or(m.min(pass.started_at), |c| c.max(m.min(pass.started_at)))),
@@ -527,6 +498,42 @@ impl LiveAgent {
             self.reconcile_conversations(ctx, state).await?;
         }
         Ok(())
+    }
+
+    /// The paging loop of a pass: list pages (overlap-checked) and load them in batches.
+    async fn page_through(
+        &self,
+        ctx: &mut StreamCtx,
+        loader: &mut BatchLoader,
+        pass: &mut PassState,
+        state: &StreamState,
+    ) -> Result<(), SyncError> {
+        let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, pass.offset);
+        loop {
+            ctx.check_shutdown()?;
+            let offset = pager.offset;
+            let mut query = vec![("limit", ctx.sync.page_size.to_string()), ("offset", offset.to_string())];
+            if let Some(since) = pass.since {
+                query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
+            }
+            let page = self.list_page(ctx, &query).await?;
+            let next_offset = match pager.judge(&conversation_keys(&page)) {
+                Step::Done => return Ok(()),
+                Step::Reread => {
+                    telemetry::paging_unstable(&ctx.pipeline, &ctx.stream, offset);
+                    continue;
+                }
+                Step::Page { next_offset } => next_offset,
+            };
+            pass.unstable |= pager.unstable;
+            let chunks: Vec<&[Value]> = page.chunks(ctx.sync.batch_size).collect();
+            let last_chunk = chunks.len() - 1;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let committed_offset = if i == last_chunk { next_offset } else { offset };
+                self.load_conversations(ctx, loader, chunk, pass, committed_offset, state).await?;
+            }
+            pager.offset = next_offset;
+        }
     }
 
     async fn list_page(&self, ctx: &StreamCtx, query: &[(&str, String)]) -> Result<Vec<Value>, SyncError> {
@@ -636,9 +643,11 @@ impl LiveAgent {
         if !ctx.wants("messages") || tickets.is_empty() {
             return Ok((messages, bad));
         }
-        let fetches = futures::stream::iter(tickets.iter().map(|t| t.ticket_id.clone()))
-            .map(|id| {
-                let http = self.http.clone();
+        let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
+        let http = self.http.clone();
+        let fetches = futures::stream::iter(ids)
+            .map(move |id| {
+                let http = http.clone();
                 async move {
                     let path = format!("/api/conversations/{}/messages", urlencode(&id));
                     (id, http.get_json(&path, &[]).await)

@@ -41,3 +41,50 @@ async fn a_run_killed_between_load_and_commit_resumes_exactly() {
     assert_eq!((s.status, s.rows_written), ("succeeded", 0));
     assert_eq!(env.sim.stats().get("messages"), None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_mid_run_commits_whole_batches_only_and_the_next_run_completes() {
+    use desksync::simulator::{Fault, FaultRule};
+    let tables = format!("{FAST}batch_size = 20\n");
+    let env = Env::new(SimConfig { conversations: 120, seed: 12, ..Default::default() }, "", &tables).await;
+    // Slow message answers make the run last long enough to be stopped part-way.
+    env.sim.inject(FaultRule {
+        fault: Fault::Slow { millis: 150 },
+        path_contains: Some("/messages".into()),
+        times: 10_000,
+    });
+    let config = env.config();
+    let token = tokio_util::sync::CancellationToken::new();
+    let run = {
+        let (config, token) = (config.clone(), token.clone());
+        tokio::spawn(async move { desksync::pipeline::run_pipeline(&config, &config.pipelines[0], token).await })
+    };
+    // Stop as soon as the first batch of conversations is in.
+    let started = std::time::Instant::now();
+    let loaded_so_far = || {
+        if env.count("SELECT count(*) FROM information_schema.tables WHERE table_name = 'tickets'") == 0 {
+            return 0; // the run has not created the schema yet
+        }
+        env.count("SELECT count(*) FROM tickets")
+    };
+    while loaded_so_far() == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "no batch was committed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    token.cancel();
+    let s = run.await.unwrap().unwrap();
+    assert_eq!(s.status, "cancelled", "{s:?}");
+    let loaded = env.count("SELECT count(*) FROM tickets");
+    assert!(loaded > 0 && loaded < 120 && loaded % 20 == 0, "whole batches only: {loaded}");
+    // Every ticket that is in has all its messages: batches commit whole or not at all.
+    let truth = crate::common::truth_messages(&env);
+    for row in env.rows("SELECT ticket_id, count(*) FROM messages GROUP BY 1") {
+        let want = truth.keys().filter(|(t, _)| *t == row[0]).count();
+        assert_eq!(row[1], want.to_string(), "ticket {}", row[0]);
+    }
+    assert_eq!(env.count("SELECT count(DISTINCT ticket_id) FROM messages"), loaded);
+    env.sim.clear_faults();
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_equals_truth(&env);
+}
