@@ -321,7 +321,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let config = load_config(&cli.config)?;
             let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
             let text = wh
-                .with_conn(move |c| {
+                .with_read_only(move |c| {
                     use desksync::error::DuckDbContext;
                     let mut stmt = c.prepare(&query).ctx("preparing the query")?;
                     let batches: Vec<_> = stmt.query_arrow([]).ctx("running the query")?.collect();

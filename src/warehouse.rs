@@ -120,13 +120,30 @@ impl Warehouse {
     ) -> Result<T, WarehouseError> {
         let lock = file_lock(&self.path);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut conn = self.open_waiting()?;
+        let mut conn = self.open_waiting(false)?;
         let out = f(&mut conn);
         drop(conn);
         out
     }
 
-    fn open_waiting(&self) -> Result<Connection, WarehouseError> {
+    /// Run `f` on a read-only connection (analysts' ad-hoc queries): nothing it runs can write.
+    pub async fn with_read_only<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let lock = file_lock(&this.path);
+            let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let mut conn = this.open_waiting(true)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| WarehouseError::Task(e.to_string()))?
+    }
+
+    fn open_waiting(&self, read_only: bool) -> Result<Connection, WarehouseError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|source| WarehouseError::Io { context: format!("creating {}", dir.display()), source })?;
@@ -137,6 +154,9 @@ impl Warehouse {
         loop {
             let config = duckdb::Config::default()
                 .enable_autoload_extension(false)
+                .and_then(|c| {
+                    c.access_mode(if read_only { duckdb::AccessMode::ReadOnly } else { duckdb::AccessMode::ReadWrite })
+                })
                 .and_then(|c| c.max_memory(&self.memory_limit))
                 .ctx(format!("configuring DuckDB (warehouse.memory_limit = {:?})", self.memory_limit))?;
             match Connection::open_with_flags(&self.path, config) {

@@ -108,3 +108,26 @@ async fn environment_overrides_pipeline_keys() {
     assert!(!out.status.success());
     assert!(stderr.contains("cannot reach http://127.0.0.1:9/api/application/status?apikey=***"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sql_command_reads_but_cannot_write() {
+    let env =
+        crate::common::Env::new(desksync::simulator::SimConfig { conversations: 12, ..Default::default() }, "", "")
+            .await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let sql = |q: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
+            .arg("--config")
+            .arg(&env.config_path)
+            .args(["sql", q])
+            .output()
+            .unwrap()
+    };
+    let out = sql("SELECT count(*) AS n FROM tickets");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| 12 |"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = sql("DELETE FROM tickets");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.count("SELECT count(*) FROM tickets"), 12);
+}
