@@ -88,6 +88,20 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (source, account, tag_id)
 );
 
+-- Custom field values of a ticket, one row per field. LiveAgent: the opt-in stream
+-- `conversation_details` (one request per changed conversation) fills it from `customfields`, and
+-- stores the conversation's owner note as field `ownernote`.
+CREATE TABLE IF NOT EXISTS ticket_fields (
+    source       VARCHAR NOT NULL,
+    account      VARCHAR NOT NULL,
+    ticket_id    VARCHAR NOT NULL,
+    field_code   VARCHAR NOT NULL,
+    value        VARCHAR,
+    content_hash VARCHAR,
+    synced_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, account, ticket_id, field_code)
+);
+
 -- Incremental state, one row per (pipeline, stream). Written in the same transaction as the
 -- rows it covers. `state` is versioned JSON ({"version":1,...}); `watermark` is its cursor in
 -- readable form.

@@ -124,7 +124,8 @@ pub struct PipelineFile {
     /// Time zone the API reads filter values in. Default: `UTC`.
     #[serde(default = "default_tz")]
     pub filter_timezone: String,
-    /// Streams to sync. Default: every stream of the connector.
+    /// Streams to sync. Default: every stream of the connector except the opt-in ones
+    /// (`desksync streams` marks them).
     pub streams: Option<Vec<String>>,
     /// Cron schedule for `serve` (seconds field first), e.g. `0 */15 * * * *`. Default: none.
     pub schedule: Option<String>,
@@ -481,7 +482,7 @@ fn validate_pipeline(
             }
             list.clone()
         }
-        (Some(kind), None) => crate::sources::stream_names(kind).iter().map(|s| s.to_string()).collect(),
+        (Some(kind), None) => crate::sources::default_stream_names(kind).iter().map(|s| s.to_string()).collect(),
         (None, _) => Vec::new(),
     };
     if let Some(s) = &raw.schedule

@@ -73,10 +73,12 @@ pub enum Table {
     Messages,
     Departments,
     Tags,
+    TicketFields,
 }
 
 impl Table {
-    pub const ALL: &'static [Table] = &[Table::Tickets, Table::Messages, Table::Departments, Table::Tags];
+    pub const ALL: &'static [Table] =
+        &[Table::Tickets, Table::Messages, Table::Departments, Table::Tags, Table::TicketFields];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -84,6 +86,7 @@ impl Table {
             Table::Messages => "messages",
             Table::Departments => "departments",
             Table::Tags => "tags",
+            Table::TicketFields => "ticket_fields",
         }
     }
 
@@ -152,6 +155,15 @@ impl Table {
                 ("raw", Text),
                 ("synced_at", Timestamp),
             ],
+            Table::TicketFields => &[
+                ("source", Text),
+                ("account", Text),
+                ("ticket_id", Text),
+                ("field_code", Text),
+                ("value", Text),
+                ("content_hash", Text),
+                ("synced_at", Timestamp),
+            ],
             Table::Tags => &[
                 ("source", Text),
                 ("account", Text),
@@ -173,13 +185,14 @@ impl Table {
             Table::Messages => &["source", "account", "ticket_id", "message_id"],
             Table::Departments => &["source", "account", "department_id"],
             Table::Tags => &["source", "account", "tag_id"],
+            Table::TicketFields => &["source", "account", "ticket_id", "field_code"],
         }
     }
 
     pub fn partition(self) -> Partition {
         match self {
             Table::Tickets | Table::Messages => Partition::Month("created_at"),
-            Table::Departments | Table::Tags => Partition::None,
+            Table::Departments | Table::Tags | Table::TicketFields => Partition::None,
         }
     }
 
@@ -347,6 +360,18 @@ pub struct TagRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub content_hash: Option<String>,
     pub raw: String,
+    #[serde(with = "ts::required")]
+    pub synced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TicketFieldRow {
+    pub source: &'static str,
+    pub account: String,
+    pub ticket_id: String,
+    pub field_code: String,
+    pub value: Option<String>,
+    pub content_hash: Option<String>,
     #[serde(with = "ts::required")]
     pub synced_at: DateTime<Utc>,
 }

@@ -149,6 +149,9 @@ pub struct Conversation {
     pub tags: Vec<String>,
     pub channel: String,
     pub assigned_to: Option<String>,
+    pub owner_note: Option<String>,
+    /// Custom field values (code, value), served by the conversation details endpoint.
+    pub custom_fields: Vec<(String, String)>,
     pub groups: Vec<Group>,
 }
 
@@ -409,7 +412,18 @@ impl LaData {
             public_url_code,
             tags: tags_dedup,
             channel,
-            assigned_to: Some(agent),
+            assigned_to: (self.rng.random_range(0..5) > 0).then_some(agent),
+            owner_note: (self.rng.random_range(0..4) == 0).then(|| "VIP customer, answer within the hour".to_string()),
+            custom_fields: {
+                let mut f = vec![("order_id".to_string(), format!("{}", self.rng.random_range(10_000..99_999)))];
+                if self.rng.random_range(0..2) == 0 {
+                    f.push((
+                        "plan".to_string(),
+                        ["free", "business", "enterprise"][self.rng.random_range(0..3)].to_string(),
+                    ));
+                }
+                f
+            },
             groups,
         }
     }
@@ -510,6 +524,7 @@ pub fn router() -> Router<Shared> {
         .route("/api/application/status", get(app_status))
         .route("/api/conversations", get(list_conversations))
         .route("/api/conversations/{id}/messages", get(conversation_messages))
+        .route("/api/conversations/{id}", get(conversation_info))
         .route("/api/departments", get(list_departments))
         .route("/api/tags", get(list_tags))
 }
@@ -639,6 +654,25 @@ async fn list_conversations(State(state): State<Shared>, Query(q): Params) -> Re
         }
     }
     ok(json!({ "conversations": rows }))
+}
+
+/// `GET /api/conversations/{id}`: the list record plus `assignedto`, `ownernote` and
+/// `customfields` (code/value pairs).
+async fn conversation_info(State(state): State<Shared>, Path(id): Path<String>, Query(q): Params) -> Response {
+    state.count("conversation_info");
+    if let Err(r) = authorize(&state, &q) {
+        return r;
+    }
+    let data = state.la.lock().expect("data lock");
+    let Some(c) = data.conversations.get(&id) else {
+        return error_response(StatusCode::INTERNAL_SERVER_ERROR, "Unable to load conversation");
+    };
+    let mut v = render_conversation(c, &data, state.config.timezone);
+    v["assignedto"] = json!(c.assigned_to);
+    v["ownernote"] = json!(c.owner_note);
+    v["customfields"] =
+        json!(c.custom_fields.iter().map(|(k, val)| json!({"code": k, "value": val})).collect::<Vec<_>>());
+    ok(v)
 }
 
 async fn conversation_messages(State(state): State<Shared>, Path(id): Path<String>, Query(q): Params) -> Response {

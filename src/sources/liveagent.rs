@@ -38,7 +38,8 @@ use crate::config::PipelineConfig;
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
 use crate::model::{
-    self, DepartmentRow, MessageRow, Quarantined, Table, TagRow, TicketRow, content_hash, looks_like_html,
+    self, DepartmentRow, MessageRow, Quarantined, Table, TagRow, TicketFieldRow, TicketRow, content_hash,
+    looks_like_html,
 };
 use crate::pipeline::StreamCtx;
 use crate::state::{PassState, StreamState};
@@ -56,6 +57,7 @@ pub const STREAMS: &[StreamInfo] = &[
         cursor: None,
         endpoint: "GET /api/departments",
         order: 0,
+        default_on: true,
     },
     StreamInfo {
         name: "tags",
@@ -64,6 +66,7 @@ pub const STREAMS: &[StreamInfo] = &[
         cursor: None,
         endpoint: "GET /api/tags",
         order: 1,
+        default_on: true,
     },
     StreamInfo {
         name: "conversations",
@@ -72,6 +75,7 @@ pub const STREAMS: &[StreamInfo] = &[
         cursor: Some("datechanged"),
         endpoint: "GET /api/conversations",
         order: 10,
+        default_on: true,
     },
     StreamInfo {
         name: "messages",
@@ -80,6 +84,16 @@ pub const STREAMS: &[StreamInfo] = &[
         cursor: Some("conversations.datechanged"),
         endpoint: "GET /api/conversations/{id}/messages",
         order: 11,
+        default_on: true,
+    },
+    StreamInfo {
+        name: "conversation_details",
+        table: Table::TicketFields,
+        mode: SyncMode::ChildOfChanged,
+        cursor: Some("conversations.datechanged"),
+        endpoint: "GET /api/conversations/{id} (opt-in)",
+        order: 12,
+        default_on: false,
     },
 ];
 
@@ -344,7 +358,7 @@ impl LiveAgent {
             "departments" => self.sync_departments(ctx).await,
             "tags" => self.sync_tags(ctx).await,
             "conversations" => self.sync_conversations(ctx).await,
-            "messages" => Ok(()),
+            "messages" | "conversation_details" => Ok(()), // loaded with conversations
             other => Err(SyncError::Protocol(format!("liveagent has no stream '{other}'"))),
         }
     }
@@ -614,19 +628,109 @@ impl LiveAgent {
         // Only rows that are new or changed are written, and only they get their messages read.
         tickets.retain(|t| known.get(&t.ticket_id) != Some(&t.content_hash));
         loader.start(ctx);
-        let fetched = self.fetch_messages(ctx, &mut tickets, now).await;
+        let fetched = async {
+            let messages = self.fetch_messages(ctx, &mut tickets, now).await?;
+            let details = self.fetch_details(ctx, &mut tickets, now).await?;
+            Ok::<_, SyncError>((messages, details))
+        }
+        .await;
         loader.finish(ctx).await?;
-        let (messages, failed) = fetched?;
+        let ((messages, failed), (fields, failed_details)) = fetched?;
         bad.extend(failed);
+        bad.extend(failed_details);
         let mut batches = vec![(Table::Tickets, build(Table::Tickets, &tickets)?)];
         if !messages.is_empty() {
             batches.push((Table::Messages, build(Table::Messages, &messages)?));
+        }
+        if !fields.is_empty() {
+            batches.push((Table::TicketFields, build(Table::TicketFields, &fields)?));
         }
         let mut st = state.clone();
         st.pass = Some(PassState { offset: committed_offset, ..pass.clone() });
         loader.recent = tickets.iter().map(|t| (t.ticket_id.clone(), t.content_hash.clone())).collect();
         loader.next = Some(LoadUnit { batches, quarantine: bad, state: Some(st), ..Default::default() });
         Ok(())
+    }
+
+    /// GET `path(id)` for every id, `sync.message_concurrency` at a time (all within the
+    /// account's limiter); answers in completion order.
+    async fn fetch_each(
+        &self,
+        ctx: &StreamCtx,
+        ids: Vec<String>,
+        path: fn(&str) -> String,
+    ) -> Result<Vec<(String, Result<Value, HttpError>)>, SyncError> {
+        let http = self.http.clone();
+        let fetches = futures::stream::iter(ids)
+            .map(move |id| {
+                let http = http.clone();
+                async move {
+                    let p = path(&id);
+                    (id, http.get_json(&p, &[]).await)
+                }
+            })
+            .buffer_unordered(ctx.sync.message_concurrency);
+        ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await
+    }
+
+    /// Conversation details of `tickets` (opt-in stream `conversation_details`): `assignedto`
+    /// fills `assignee_id`; custom fields and the owner note become `ticket_fields` rows.
+    async fn fetch_details(
+        &self,
+        ctx: &StreamCtx,
+        tickets: &mut [TicketRow],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<TicketFieldRow>, Vec<Quarantined>), SyncError> {
+        let mut fields = Vec::new();
+        let mut bad = Vec::new();
+        if !ctx.wants("conversation_details") || tickets.is_empty() {
+            return Ok((fields, bad));
+        }
+        let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
+        let results = self.fetch_each(ctx, ids, |id| format!("/api/conversations/{}", urlencode(id))).await?;
+        let mut failed = HashSet::new();
+        for (id, res) in results {
+            match classify(res, "conversation details")? {
+                Ok(r) => {
+                    if let Some(t) = tickets.iter_mut().find(|t| t.ticket_id == id) {
+                        t.assignee_id = nonempty(text(&r, "assignedto").ok().flatten());
+                    }
+                    let mut field = |code: String, value: Option<String>| {
+                        let hash = content_hash(&serde_json::json!({ "code": code, "value": value }));
+                        fields.push(TicketFieldRow {
+                            source: SOURCE,
+                            account: ctx.account.clone(),
+                            ticket_id: id.clone(),
+                            field_code: code,
+                            value,
+                            content_hash: Some(hash),
+                            synced_at: now,
+                        });
+                    };
+                    if let Some(note) = nonempty(text(&r, "ownernote").ok().flatten()) {
+                        field("ownernote".into(), Some(note));
+                    }
+                    for f in list(&r, "customfields", "conversation details")? {
+                        match nonempty(text(f, "code").ok().flatten()) {
+                            Some(code) => field(code, text(f, "value").ok().flatten()),
+                            None => bad.push(quarantine(f, Some(id.clone()), "custom field without a code".into())),
+                        }
+                    }
+                }
+                Err(reason) => {
+                    failed.insert(id.clone());
+                    bad.push(Quarantined {
+                        record_key: Some(id),
+                        reason: format!("conversation details could not be read (retried next run): {reason}"),
+                        raw: String::new(),
+                    });
+                }
+            }
+        }
+        for t in tickets.iter_mut().filter(|t| failed.contains(&t.ticket_id)) {
+            t.content_hash = None;
+        }
+        Ok((fields, bad))
     }
 
     /// Messages of `tickets` (when the messages stream is selected), with bounded concurrency.
@@ -644,26 +748,10 @@ impl LiveAgent {
             return Ok((messages, bad));
         }
         let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
-        let http = self.http.clone();
-        let fetches = futures::stream::iter(ids)
-            .map(move |id| {
-                let http = http.clone();
-                async move {
-                    let path = format!("/api/conversations/{}/messages", urlencode(&id));
-                    (id, http.get_json(&path, &[]).await)
-                }
-            })
-            .buffer_unordered(ctx.sync.message_concurrency);
-        let results: Vec<(String, Result<Value, HttpError>)> =
-            ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await?;
+        let results = self.fetch_each(ctx, ids, |id| format!("/api/conversations/{}/messages", urlencode(id))).await?;
         let mut failed: HashMap<String, String> = HashMap::new();
         for (id, res) in results {
-            let answer = match res {
-                Ok(v) => response(v, "messages").map_err(|e| e.to_string()),
-                Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => return Err(e.into()),
-                Err(e @ HttpError::Unauthorized { .. }) => return Err(e.into()),
-                Err(e) => Err(e.to_string()),
-            };
+            let answer = classify(res, "messages")?;
             match answer {
                 Ok(r) => {
                     let (rows, q) = message_rows(&r, &id, &ctx.account, ctx.timezone, now);
@@ -716,6 +804,18 @@ impl BatchLoader {
     async fn flush(&mut self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
         self.start(ctx);
         self.finish(ctx).await
+    }
+}
+
+/// Sort a per-record answer: the vendor's `response` (or its reason for failing, which is
+/// quarantined and retried next run), or a failure that must stop the stream (transient errors
+/// that outlived their retries, a refused key).
+fn classify(res: Result<Value, HttpError>, what: &str) -> Result<Result<Value, String>, SyncError> {
+    match res {
+        Ok(v) => Ok(response(v, what).map_err(|e| e.to_string())),
+        Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => Err(e.into()),
+        Err(e @ HttpError::Unauthorized { .. }) => Err(e.into()),
+        Err(e) => Ok(Err(e.to_string())),
     }
 }
 

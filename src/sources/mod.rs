@@ -71,6 +71,9 @@ pub struct StreamInfo {
     pub endpoint: &'static str,
     /// Order in which the runner syncs streams (dimensions first).
     pub order: u8,
+    /// Selected when a pipeline does not list its streams. Opt-in streams (one request per
+    /// changed record) are off by default.
+    pub default_on: bool,
 }
 
 /// Every stream of a connector.
@@ -82,6 +85,11 @@ pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
 
 pub fn stream_names(kind: SourceKind) -> Vec<&'static str> {
     streams(kind).iter().map(|s| s.name).collect()
+}
+
+/// The streams a pipeline syncs when it does not list them.
+pub fn default_stream_names(kind: SourceKind) -> Vec<&'static str> {
+    streams(kind).iter().filter(|s| s.default_on).map(|s| s.name).collect()
 }
 
 /// The HTTP client of a pipeline: the connector's authentication and error decoding over the

@@ -191,8 +191,9 @@ async fn the_lake_mirrors_the_warehouse_in_hive_partitions() {
             let path = entry.to_string_lossy();
             assert!(path.contains("/source=liveagent/account=acme/"), "{path}");
         }
-        assert!(files > 0, "no files for {}", t.name());
-        assert_eq!(rows as i64, env.count(&format!("SELECT count(*) FROM {}", t.name())), "{}", t.name());
+        let in_warehouse = env.count(&format!("SELECT count(*) FROM {}", t.name()));
+        assert_eq!(files > 0, in_warehouse > 0, "lake files for {}: {files}", t.name());
+        assert_eq!(rows as i64, in_warehouse, "{}", t.name());
     }
     assert!(walk(&lake.join("tickets")).iter().any(|p| p.to_string_lossy().contains("created_month=2025-")));
     assert_eq!(env.count("SELECT count(*) FROM _desksync_lake_dirty"), 0);
@@ -282,4 +283,48 @@ async fn times_either_side_of_a_dst_change_convert_correctly() {
     assert_eq!(env.run().await.status, "succeeded");
     assert_eq!(env.sim.stats().get("messages"), Some(&1));
     assert_equals_truth(&env);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conversation_details_are_opt_in_and_fill_ticket_fields() {
+    // Off by default: no details requests.
+    let env = Env::new(sim(40), "", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.sim.stats().get("conversation_info"), None);
+    assert_eq!(env.count("SELECT count(*) FROM ticket_fields"), 0);
+
+    // Opted in: one request per changed conversation, fields and assignee equal the simulator.
+    let streams = "streams = [\"departments\", \"tags\", \"conversations\", \"messages\", \"conversation_details\"]";
+    let env = Env::new(sim(40), streams, "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.sim.stats().get("conversation_info"), Some(&40));
+    assert_equals_truth(&env);
+    let truth: std::collections::BTreeSet<Vec<String>> = env.sim.with_data(|d| {
+        let mut out = std::collections::BTreeSet::new();
+        for c in d.conversations.values() {
+            for (k, v) in &c.custom_fields {
+                out.insert(vec![c.id.clone(), k.clone(), v.clone()]);
+            }
+            if let Some(n) = &c.owner_note {
+                out.insert(vec![c.id.clone(), "ownernote".into(), n.clone()]);
+            }
+        }
+        out
+    });
+    let got: std::collections::BTreeSet<Vec<String>> =
+        env.rows("SELECT ticket_id, field_code, value FROM ticket_fields").into_iter().collect();
+    assert_eq!(got, truth);
+    let assignees: std::collections::BTreeMap<String, String> = env.sim.with_data(|d| {
+        d.conversations.values().map(|c| (c.id.clone(), c.assigned_to.clone().unwrap_or("∅".into()))).collect()
+    });
+    let got: std::collections::BTreeMap<String, String> = env
+        .rows("SELECT ticket_id, assignee_id FROM tickets")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    assert_eq!(got, assignees);
+    // A no-op run asks for no details.
+    env.sim.reset_stats();
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.sim.stats().get("conversation_info"), None);
 }
