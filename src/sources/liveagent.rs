@@ -652,14 +652,20 @@ impl LiveAgent {
         Ok(())
     }
 
-    /// GET `path(id)` for every id, `sync.message_concurrency` at a time (all within the
-    /// account's limiter); answers in completion order.
+    /// GET `path(id)` for every ticket, `sync.message_concurrency` at a time (all within the
+    /// account's limiter), and return the answers that came (in completion order). A ticket
+    /// whose answer is the vendor's error gets a quarantine row with the reason in `bad` and a
+    /// NULL hash, so the next run tries it again; transient failures that outlived their
+    /// retries, and a refused key, stop the stream.
     async fn fetch_each(
         &self,
         ctx: &StreamCtx,
-        ids: Vec<String>,
+        tickets: &mut [TicketRow],
+        what: &str,
         path: fn(&str) -> String,
-    ) -> Result<Vec<(String, Result<Value, HttpError>)>, SyncError> {
+        bad: &mut Vec<Quarantined>,
+    ) -> Result<Vec<(String, Value)>, SyncError> {
+        let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
         let http = self.http.clone();
         let fetches = futures::stream::iter(ids)
             .map(move |id| {
@@ -670,7 +676,32 @@ impl LiveAgent {
                 }
             })
             .buffer_unordered(ctx.sync.message_concurrency);
-        ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await
+        let results = ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await?;
+        let mut answers = Vec::with_capacity(results.len());
+        let mut failed = HashSet::new();
+        for (id, res) in results {
+            let answer = match res {
+                Ok(v) => response(v, what).map_err(|e| e.to_string()),
+                Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => return Err(e.into()),
+                Err(e @ HttpError::Unauthorized { .. }) => return Err(e.into()),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer {
+                Ok(r) => answers.push((id, r)),
+                Err(reason) => {
+                    failed.insert(id.clone());
+                    bad.push(Quarantined {
+                        record_key: Some(id),
+                        reason: format!("{what} could not be read (retried next run): {reason}"),
+                        raw: String::new(),
+                    });
+                }
+            }
+        }
+        for t in tickets.iter_mut().filter(|t| failed.contains(&t.ticket_id)) {
+            t.content_hash = None;
+        }
+        Ok(answers)
     }
 
     /// Conversation details of `tickets` (opt-in stream `conversation_details`): `assignedto`
@@ -686,56 +717,45 @@ impl LiveAgent {
         if !ctx.wants("conversation_details") || tickets.is_empty() {
             return Ok((fields, bad));
         }
-        let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
-        let results = self.fetch_each(ctx, ids, |id| format!("/api/conversations/{}", urlencode(id))).await?;
-        let mut failed = HashSet::new();
-        for (id, res) in results {
-            match classify(res, "conversation details")? {
-                Ok(r) => {
-                    if let Some(t) = tickets.iter_mut().find(|t| t.ticket_id == id) {
-                        t.assignee_id = nonempty(text(&r, "assignedto").ok().flatten());
-                    }
-                    let mut field = |code: String, value: Option<String>| {
-                        let hash = content_hash(&serde_json::json!({ "code": code, "value": value }));
-                        fields.push(TicketFieldRow {
-                            source: SOURCE,
-                            account: ctx.account.clone(),
-                            ticket_id: id.clone(),
-                            field_code: code,
-                            value,
-                            content_hash: Some(hash),
-                            synced_at: now,
-                        });
-                    };
-                    if let Some(note) = nonempty(text(&r, "ownernote").ok().flatten()) {
-                        field("ownernote".into(), Some(note));
-                    }
-                    for f in list(&r, "customfields", "conversation details")? {
-                        match nonempty(text(f, "code").ok().flatten()) {
-                            Some(code) => field(code, text(f, "value").ok().flatten()),
-                            None => bad.push(quarantine(f, Some(id.clone()), "custom field without a code".into())),
-                        }
-                    }
-                }
-                Err(reason) => {
-                    failed.insert(id.clone());
-                    bad.push(Quarantined {
-                        record_key: Some(id),
-                        reason: format!("conversation details could not be read (retried next run): {reason}"),
-                        raw: String::new(),
-                    });
+        let answers = self
+            .fetch_each(
+                ctx,
+                tickets,
+                "conversation details",
+                |id| format!("/api/conversations/{}", urlencode(id)),
+                &mut bad,
+            )
+            .await?;
+        for (id, r) in answers {
+            if let Some(t) = tickets.iter_mut().find(|t| t.ticket_id == id) {
+                t.assignee_id = nonempty(text(&r, "assignedto").ok().flatten());
+            }
+            let mut field = |code: String, value: Option<String>| {
+                let hash = content_hash(&serde_json::json!({ "code": code, "value": value }));
+                fields.push(TicketFieldRow {
+                    source: SOURCE,
+                    account: ctx.account.clone(),
+                    ticket_id: id.clone(),
+                    field_code: code,
+                    value,
+                    content_hash: Some(hash),
+                    synced_at: now,
+                });
+            };
+            if let Some(note) = nonempty(text(&r, "ownernote").ok().flatten()) {
+                field("ownernote".into(), Some(note));
+            }
+            for f in list(&r, "customfields", "conversation details")? {
+                match nonempty(text(f, "code").ok().flatten()) {
+                    Some(code) => field(code, text(f, "value").ok().flatten()),
+                    None => bad.push(quarantine(f, Some(id.clone()), "custom field without a code".into())),
                 }
             }
-        }
-        for t in tickets.iter_mut().filter(|t| failed.contains(&t.ticket_id)) {
-            t.content_hash = None;
         }
         Ok((fields, bad))
     }
 
-    /// Messages of `tickets` (when the messages stream is selected), with bounded concurrency.
-    /// A conversation whose messages cannot be read gets a NULL hash (retried next run) and a
-    /// quarantine row; transient failures that outlived the retries stop the stream.
+    /// Messages of `tickets` (when the messages stream is selected); failures as in `fetch_each`.
     async fn fetch_messages(
         &self,
         ctx: &StreamCtx,
@@ -747,29 +767,19 @@ impl LiveAgent {
         if !ctx.wants("messages") || tickets.is_empty() {
             return Ok((messages, bad));
         }
-        let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
-        let results = self.fetch_each(ctx, ids, |id| format!("/api/conversations/{}/messages", urlencode(id))).await?;
-        let mut failed: HashMap<String, String> = HashMap::new();
-        for (id, res) in results {
-            let answer = classify(res, "messages")?;
-            match answer {
-                Ok(r) => {
-                    let (rows, q) = message_rows(&r, &id, &ctx.account, ctx.timezone, now);
-                    messages.extend(rows);
-                    bad.extend(q);
-                }
-                Err(reason) => {
-                    failed.insert(id.clone(), reason.clone());
-                    bad.push(Quarantined {
-                        record_key: Some(id),
-                        reason: format!("messages could not be read (retried next run): {reason}"),
-                        raw: String::new(),
-                    });
-                }
-            }
-        }
-        for t in tickets.iter_mut().filter(|t| failed.contains_key(&t.ticket_id)) {
-            t.content_hash = None;
+        let answers = self
+            .fetch_each(
+                ctx,
+                tickets,
+                "messages",
+                |id| format!("/api/conversations/{}/messages", urlencode(id)),
+                &mut bad,
+            )
+            .await?;
+        for (id, r) in answers {
+            let (rows, q) = message_rows(&r, &id, &ctx.account, ctx.timezone, now);
+            messages.extend(rows);
+            bad.extend(q);
         }
         Ok((messages, bad))
     }
@@ -804,18 +814,6 @@ impl BatchLoader {
     async fn flush(&mut self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
         self.start(ctx);
         self.finish(ctx).await
-    }
-}
-
-/// Sort a per-record answer: the vendor's `response` (or its reason for failing, which is
-/// quarantined and retried next run), or a failure that must stop the stream (transient errors
-/// that outlived their retries, a refused key).
-fn classify(res: Result<Value, HttpError>, what: &str) -> Result<Result<Value, String>, SyncError> {
-    match res {
-        Ok(v) => Ok(response(v, what).map_err(|e| e.to_string())),
-        Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => Err(e.into()),
-        Err(e @ HttpError::Unauthorized { .. }) => Err(e.into()),
-        Err(e) => Ok(Err(e.to_string())),
     }
 }
 
