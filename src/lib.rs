@@ -10,6 +10,8 @@
 //!   per vendor: paging, change detection, normalization into [`model`] rows.
 //! * [`http`]: the client all connectors share: auth, redaction, rate limiting, retries.
 //! * [`model`]: the shared tables, their Arrow schemas and row structs (DDL in `schema/`).
+//! * [`tables`]: the many small tables declared as data (dimensions, snapshots, reports), and
+//!   [`normalize`], which types vendor records into their rows.
 //! * [`pipeline`]: runs a pipeline's streams and records the run.
 //! * [`warehouse`]: DuckDB: migrations, transactional upsert + state, run history, quarantine.
 //! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
@@ -26,10 +28,12 @@ pub mod error;
 pub mod http;
 pub mod lake;
 pub mod model;
+pub mod normalize;
 pub mod pipeline;
 pub mod simulator;
 pub mod sources;
 pub mod state;
+pub mod tables;
 pub mod telemetry;
 pub mod timez;
 pub mod warehouse;

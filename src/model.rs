@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// Column types used by the model (a small subset of DuckDB's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Col {
     Text,
     TextList,
@@ -28,6 +28,8 @@ pub enum Col {
     Double,
     Bool,
     Timestamp,
+    /// A calendar day (reports' days, in the account's zone).
+    Date,
 }
 
 impl Col {
@@ -40,6 +42,7 @@ impl Col {
             Col::Double => DataType::Float64,
             Col::Bool => DataType::Boolean,
             Col::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Col::Date => DataType::Date32,
         }
     }
 
@@ -53,17 +56,42 @@ impl Col {
             Col::Double => "DOUBLE",
             Col::Bool => "BOOLEAN",
             Col::Timestamp => "TIMESTAMP WITH TIME ZONE",
+            Col::Date => "DATE",
         }
     }
 }
 
 /// How a table is laid out under `lake/<table>/source=…/account=…/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Partition {
     /// One file per source and account (small dimensions).
     None,
     /// One directory per month of a timestamp column: `created_month=2025-01`.
     Month(&'static str),
+}
+
+/// A table declared as data: its columns, key and partitioning. The many small tables
+/// (dimensions, snapshots, reports) are declared this way in [`crate::tables`] and filled from
+/// vendor records by [`crate::normalize`], without a row struct each.
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableDef {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Col)],
+    pub primary_key: &'static [&'static str],
+    pub partition: Partition,
+    /// How rows arrive, for `desksync streams` and the README.
+    pub load: Load,
+}
+
+/// How a declared table is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Load {
+    /// Upserted by key when the content hash changed.
+    Upsert,
+    /// Appended: every capture is a new row keyed by `captured_at`.
+    Append,
+    /// Replaced per window (`window_start`): a window's rows are deleted and rewritten together.
+    ReplaceWindow,
 }
 
 /// Every table the connectors write, registered in one place.
@@ -74,14 +102,21 @@ pub enum Table {
     Departments,
     Tags,
     TicketFields,
+    /// A table declared in [`crate::tables`].
+    Def(&'static TableDef),
 }
 
 impl Table {
-    pub const ALL: &'static [Table] =
-        &[Table::Tickets, Table::Messages, Table::Departments, Table::Tags, Table::TicketFields];
+    /// Every table: the core ones with row structs, then the declared ones.
+    pub fn all() -> Vec<Table> {
+        let mut v = vec![Table::Tickets, Table::Messages, Table::Departments, Table::Tags, Table::TicketFields];
+        v.extend(crate::tables::ALL.iter().map(|d| Table::Def(d)));
+        v
+    }
 
     pub fn name(self) -> &'static str {
         match self {
+            Table::Def(d) => d.name,
             Table::Tickets => "tickets",
             Table::Messages => "messages",
             Table::Departments => "departments",
@@ -91,12 +126,13 @@ impl Table {
     }
 
     pub fn from_name(name: &str) -> Option<Table> {
-        Table::ALL.iter().copied().find(|t| t.name() == name)
+        Table::all().into_iter().find(|t| t.name() == name)
     }
 
     pub fn columns(self) -> &'static [(&'static str, Col)] {
         use Col::*;
         match self {
+            Table::Def(d) => d.columns,
             Table::Tickets => &[
                 ("source", Text),
                 ("account", Text),
@@ -181,6 +217,7 @@ impl Table {
 
     pub fn primary_key(self) -> &'static [&'static str] {
         match self {
+            Table::Def(d) => d.primary_key,
             Table::Tickets => &["source", "account", "ticket_id"],
             Table::Messages => &["source", "account", "ticket_id", "message_id"],
             Table::Departments => &["source", "account", "department_id"],
@@ -193,6 +230,7 @@ impl Table {
         match self {
             Table::Tickets | Table::Messages => Partition::Month("created_at"),
             Table::Departments | Table::Tags | Table::TicketFields => Partition::None,
+            Table::Def(d) => d.partition,
         }
     }
 
