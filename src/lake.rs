@@ -2,7 +2,7 @@
 //! (DuckDB, Spark, Trino, BigQuery external tables, pandas) can read:
 //!
 //! ```text
-//! lake/<table>/source=<source>/account=<account>/[created_month=YYYY-MM/]data.parquet
+//! lake/<table>/source=<source>/account=<account>/[<created|captured|window>_month=YYYY-MM/]data.parquet
 //! ```
 //!
 //! Loads record which partitions they changed in `_desksync_lake_dirty` (in the load's own
@@ -24,11 +24,17 @@ use crate::model::{Partition, Table};
 use crate::telemetry;
 use crate::warehouse::{Warehouse, partition_sql};
 
+/// The Hive key of a month partition over `col`: `created_at` → `created_month`,
+/// `captured_at` → `captured_month`, `window_start` → `window_month`.
+pub fn month_key(col: &str) -> String {
+    format!("{}_month", col.trim_end_matches("_at").trim_end_matches("_start"))
+}
+
 /// The directory of one partition.
 pub fn partition_dir(root: &Path, table: Table, source: &str, account: &str, part: &str) -> PathBuf {
     let mut dir = root.join(table.name()).join(format!("source={source}")).join(format!("account={account}"));
-    if let Partition::Month(_) = table.partition() {
-        dir = dir.join(format!("created_month={part}"));
+    if let Partition::Month(col) = table.partition() {
+        dir = dir.join(format!("{}={part}", month_key(col)));
     }
     dir
 }

@@ -30,7 +30,10 @@ use crate::state::StreamState;
 use crate::telemetry;
 
 /// Schema files in order. Append only; never edit a released one.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "001_core.sql", include_str!("../schema/001_core.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "001_core.sql", include_str!("../schema/001_core.sql")),
+    (2, "002_liveagent.sql", include_str!("../schema/002_liveagent.sql")),
+];
 
 /// Everything one transaction writes for a stream.
 #[derive(Default)]
@@ -51,6 +54,40 @@ pub struct LoadUnit {
     pub quarantine: Vec<Quarantined>,
     /// The stream's state after this unit; written in the same transaction.
     pub state: Option<StreamState>,
+    /// Rows to delete before the batches are written: a report window being replaced, the
+    /// fields or tags of a parent read again.
+    pub replace: Vec<Replace>,
+    /// Report windows this unit loads completely, recorded in `_desksync_windows`.
+    pub windows: Vec<WindowLoaded>,
+    /// Statements run after the batches, each `RETURNING source, account, <partition>` so the
+    /// lake learns what changed (e.g. agents known only from message authors).
+    pub extra: Vec<Extra>,
+}
+
+/// Delete the rows of `table` (for the unit's source and account) that match every `filters`
+/// pair and whose `column` is one of `values`.
+#[derive(Debug, Clone)]
+pub struct Replace {
+    pub table: Table,
+    pub filters: Vec<(&'static str, String)>,
+    pub column: &'static str,
+    pub values: Vec<String>,
+}
+
+/// A report window loaded by a unit.
+#[derive(Debug, Clone)]
+pub struct WindowLoaded {
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: chrono::DateTime<chrono::Utc>,
+    pub rows: i64,
+}
+
+/// A statement with text parameters that writes to `table`.
+#[derive(Debug, Clone)]
+pub struct Extra {
+    pub table: Table,
+    pub sql: String,
+    pub args: Vec<String>,
 }
 
 /// What a committed [`LoadUnit`] changed.
@@ -349,12 +386,37 @@ impl Warehouse {
     pub async fn reset_state(&self, pipeline: &str, stream: Option<&str>) -> Result<usize, WarehouseError> {
         let (p, s) = (pipeline.to_string(), stream.map(str::to_string));
         self.with_conn(move |c| {
-            let n = match s {
-                Some(s) => c.execute("DELETE FROM _desksync_state WHERE pipeline = ? AND stream = ?", params![p, s]),
-                None => c.execute("DELETE FROM _desksync_state WHERE pipeline = ?", params![p]),
+            let tx = c.transaction().ctx("resetting state")?;
+            let mut n = 0;
+            for table in ["_desksync_state", "_desksync_windows"] {
+                n += match &s {
+                    Some(s) => {
+                        tx.execute(&format!("DELETE FROM {table} WHERE pipeline = ? AND stream = ?"), params![p, s])
+                    }
+                    None => tx.execute(&format!("DELETE FROM {table} WHERE pipeline = ?"), params![p]),
+                }
+                .ctx("resetting state")?;
             }
-            .ctx("resetting state")?;
+            tx.commit().ctx("resetting state")?;
             Ok(n)
+        })
+        .await
+    }
+
+    /// Start times of the report windows already loaded for a stream.
+    pub async fn loaded_windows(
+        &self,
+        pipeline: &str,
+        stream: &str,
+    ) -> Result<Vec<chrono::DateTime<chrono::Utc>>, WarehouseError> {
+        let (p, s) = (pipeline.to_string(), stream.to_string());
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare("SELECT epoch_us(window_start) FROM _desksync_windows WHERE pipeline = ? AND stream = ?")
+                .ctx("reading report windows")?;
+            let rows = stmt.query_map(params![p, s], |r| r.get::<_, i64>(0)).ctx("reading report windows")?;
+            let micros = rows.collect::<Result<Vec<_>, _>>().ctx("reading report windows")?;
+            Ok(micros.into_iter().filter_map(chrono::DateTime::from_timestamp_micros).collect())
         })
         .await
     }
@@ -384,7 +446,7 @@ impl Warehouse {
     pub async fn table_counts(&self) -> Result<Vec<(String, i64)>, WarehouseError> {
         self.with_conn(|c| {
             let mut out = Vec::new();
-            for t in Table::ALL {
+            for t in Table::all() {
                 let n: i64 = c
                     .query_row(&format!("SELECT count(*) FROM {}", t.name()), [], |r| r.get(0))
                     .ctx("counting rows")?;
@@ -451,9 +513,41 @@ fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Touched) -> Re
     Ok(())
 }
 
+/// A SQL string literal (for values spliced into statements that take lists).
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
     let mut stats = LoadStats::default();
     let tx = c.transaction().ctx("starting the load transaction")?;
+    for r in &unit.replace {
+        if r.values.is_empty() {
+            continue;
+        }
+        let name = r.table.name();
+        let ty =
+            |col: &str| r.table.columns().iter().find(|(c, _)| *c == col).map(|(_, t)| t.duckdb()).unwrap_or("VARCHAR");
+        let mut filter = String::new();
+        for (col, v) in &r.filters {
+            filter.push_str(&format!(" AND t.{col} = CAST({} AS {})", quote(v), ty(col)));
+        }
+        let list: Vec<String> = r.values.iter().map(|v| format!("CAST({} AS {})", quote(v), ty(r.column))).collect();
+        let touched = returning(
+            &tx,
+            &format!(
+                "DELETE FROM {name} AS t WHERE t.source = ? AND t.account = ?{filter} AND t.{} IN ({})
+                 RETURNING t.source, t.account, {}",
+                r.column,
+                list.join(", "),
+                partition_sql(r.table, "t")
+            ),
+            params![unit.source, unit.account],
+        )
+        .ctx(format!("replacing rows of {name}"))?;
+        stats.rows_written += touched.len() as u64;
+        mark_dirty(&tx, name, touched)?;
+    }
     for (table, batch) in &unit.batches {
         let name = table.name();
         let stage = format!("_stage_{name}");
@@ -492,7 +586,7 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         .ctx(format!("upserting {name}"))?;
         stats.rows_written += touched.len() as u64;
         mark_dirty(&tx, name, touched)?;
-        if unit.full_refresh.contains(table) {
+        if unit.full_refresh.contains(table) && has_deleted_at {
             let gone = format!(
                 "t.source = ? AND t.account = ? AND t.deleted_at IS NULL
                  AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {})",
@@ -534,6 +628,21 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         mark_dirty(&tx, name, touched)?;
         tx.execute("DELETE FROM _desksync_seen WHERE pipeline = ? AND stream = ?", params![unit.pipeline, unit.stream])
             .ctx("clearing reconciliation ids")?;
+    }
+    for e in &unit.extra {
+        let touched = returning(&tx, &e.sql, duckdb::params_from_iter(e.args.iter()))
+            .ctx(format!("updating {}", e.table.name()))?;
+        stats.rows_written += touched.len() as u64;
+        mark_dirty(&tx, e.table.name(), touched)?;
+    }
+    for w in &unit.windows {
+        tx.execute(
+            "INSERT INTO _desksync_windows VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, now())
+             ON CONFLICT (pipeline, stream, window_start) DO UPDATE SET window_end = excluded.window_end,
+             rows = excluded.rows, loaded_at = excluded.loaded_at",
+            params![unit.pipeline, unit.stream, w.start.to_rfc3339(), w.end.to_rfc3339(), w.rows],
+        )
+        .ctx("recording report windows")?;
     }
     for q in &unit.quarantine {
         tx.execute(
