@@ -243,7 +243,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 None => None,
             };
             println!(
-                "{:<11} {:<14} {:<12} {:<38} {:<20} {:<26} endpoint",
+                "{:<10} {:<34} {:<27} {:<52} {:<20} {:<24} endpoint",
                 "source", "stream", "table", "primary key", "mode", "cursor"
             );
             for kind in sources::SourceKind::ALL {
@@ -253,7 +253,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                         _ => "",
                     };
                     println!(
-                        "{:<11} {:<14} {:<12} {:<38} {:<20} {:<26} {}{mark}",
+                        "{:<10} {:<34} {:<27} {:<52} {:<20} {:<24} {}{mark}",
                         kind.name(),
                         s.name,
                         s.table.name(),
@@ -348,7 +348,7 @@ fn print_summary(s: &RunSummary) {
     );
     for st in &s.streams {
         println!(
-            "  {:<14} {:<9} rows {:>7}  requests {:>6}  retries {:>3}  quarantined {:>3}  watermark {}{}",
+            "  {:<34} {:<9} rows {:>7}  requests {:>6}  retries {:>3}  quarantined {:>3}  watermark {}{}",
             st.stream,
             st.status,
             st.rows,
@@ -407,9 +407,12 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
     let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
     println!("\nwarehouse {}:", config.warehouse_path.display());
     for (table, n) in wh.table_counts().await? {
-        println!("  {table:<12} {n:>8} rows");
+        println!("  {table:<28} {n:>8} rows");
     }
-    println!("lake {}: Parquet, partitioned by source/account/created_month", config.lake_path.display());
+    println!(
+        "lake {}: Parquet, partitioned by source/account (and created_month, captured_month or window_month)",
+        config.lake_path.display()
+    );
     let query = "SELECT channel, status, count(*) AS tickets, sum(messages_in + messages_out) AS message_groups
 FROM tickets GROUP BY ALL ORDER BY tickets DESC LIMIT 8";
     let q = query.to_string();

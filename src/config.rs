@@ -201,9 +201,16 @@ pub struct SyncSettings {
     /// (`0s`: never). Default: `7d`.
     #[serde(with = "humantime_serde")]
     pub reconcile_every: Duration,
-    /// On the first run, fetch only records changed on or after this date (`YYYY-MM-DD`).
-    /// Default: everything.
+    /// On the first run, fetch only records changed on or after this date (`YYYY-MM-DD`); also
+    /// the first day of report windows. Default: everything (reports: see `report_history`).
     pub start_date: Option<String>,
+    /// Without `start_date`, report windows start this long before today. Default: `30d`.
+    #[serde(with = "humantime_serde")]
+    pub report_history: Duration,
+    /// Report days this recent are pulled again every run and replace what was loaded, because
+    /// the vendor restates recent days (late ratings, SLA evaluation). Default: `7d`.
+    #[serde(with = "humantime_serde")]
+    pub report_restatement: Duration,
 }
 
 impl Default for SyncSettings {
@@ -216,6 +223,8 @@ impl Default for SyncSettings {
             message_concurrency: 4,
             reconcile_every: Duration::from_secs(7 * 86_400),
             start_date: None,
+            report_history: Duration::from_secs(30 * 86_400),
+            report_restatement: Duration::from_secs(7 * 86_400),
         }
     }
 }

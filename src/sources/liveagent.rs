@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 
+use super::liveagent_catalog::{self as catalog, Catalog};
 use super::paging::{OverlapPager, Step};
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
@@ -45,7 +46,7 @@ use crate::pipeline::StreamCtx;
 use crate::state::{PassState, StreamState};
 use crate::telemetry;
 use crate::timez::{format_local, parse_local};
-use crate::warehouse::LoadUnit;
+use crate::warehouse::{LoadUnit, Replace};
 
 pub const SOURCE: &str = "liveagent";
 
@@ -95,6 +96,15 @@ pub const STREAMS: &[StreamInfo] = &[
         order: 12,
         default_on: false,
     },
+    StreamInfo {
+        name: "conversation_tags",
+        table: Table::Def(&crate::tables::CONVERSATION_TAGS),
+        mode: SyncMode::ChildOfChanged,
+        cursor: Some("conversations.datechanged"),
+        endpoint: "GET /api/conversations/{id}/tags (opt-in)",
+        order: 13,
+        default_on: false,
+    },
 ];
 
 /// LiveAgent's error body: `{"response":{"status":"ERROR","errormessage":"…"}}`.
@@ -121,7 +131,7 @@ pub struct LiveAgent {
 }
 
 /// A value as LiveAgent sends it: strings, sometimes numbers, `null` or absent.
-fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
+pub(crate) fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -308,7 +318,7 @@ pub fn message_rows(
 }
 
 /// The `response` object of a LiveAgent answer, or the error it reports.
-fn response(v: Value, what: &str) -> Result<Value, SyncError> {
+pub(crate) fn response(v: Value, what: &str) -> Result<Value, SyncError> {
     match v {
         Value::Object(mut map) => match map.remove("response") {
             Some(r) if r.get("status").and_then(Value::as_str) == Some("ERROR") => Err(SyncError::Protocol(format!(
@@ -322,7 +332,7 @@ fn response(v: Value, what: &str) -> Result<Value, SyncError> {
     }
 }
 
-fn list<'a>(r: &'a Value, key: &str, what: &str) -> Result<&'a [Value], SyncError> {
+pub(crate) fn list<'a>(r: &'a Value, key: &str, what: &str) -> Result<&'a [Value], SyncError> {
     match r.get(key) {
         Some(Value::Array(a)) => Ok(a),
         // An empty list may come as null or be left out.
@@ -358,8 +368,12 @@ impl LiveAgent {
             "departments" => self.sync_departments(ctx).await,
             "tags" => self.sync_tags(ctx).await,
             "conversations" => self.sync_conversations(ctx).await,
-            "messages" | "conversation_details" => Ok(()), // loaded with conversations
-            other => Err(SyncError::Protocol(format!("liveagent has no stream '{other}'"))),
+            "messages" | "conversation_details" | "conversation_tags" => Ok(()), // loaded with conversations
+            "agents" => Catalog { http: &self.http }.agents(ctx).await,
+            other => match catalog::spec(other) {
+                Some(spec) => Catalog { http: &self.http }.sync(spec, ctx).await,
+                None => Err(SyncError::Protocol(format!("liveagent has no stream '{other}'"))),
+            },
         }
     }
 
@@ -603,6 +617,7 @@ impl LiveAgent {
         let mut tickets: Vec<TicketRow> = Vec::new();
         let mut bad = Vec::new();
         let mut seen = HashSet::new();
+        let mut batches_extra = Vec::new();
         for raw in chunk {
             match ticket_row(raw, &ctx.account, ctx.timezone, now) {
                 Ok(t) => {
@@ -631,13 +646,28 @@ impl LiveAgent {
         let fetched = async {
             let messages = self.fetch_messages(ctx, &mut tickets, now).await?;
             let details = self.fetch_details(ctx, &mut tickets, now).await?;
-            Ok::<_, SyncError>((messages, details))
+            let tags = self.fetch_tags(ctx, &mut tickets, now).await?;
+            Ok::<_, SyncError>((messages, details, tags))
         }
         .await;
         loader.finish(ctx).await?;
-        let ((messages, failed), (fields, failed_details)) = fetched?;
+        let ((messages, failed), (fields, detailed, failed_details), (tag_rows, tagged, failed_tags)) = fetched?;
         bad.extend(failed);
         bad.extend(failed_details);
+        bad.extend(failed_tags);
+        // A field or tag removed at the vendor must not linger: each ticket read again has its
+        // fields and tags replaced, not merged.
+        let mut replace =
+            vec![Replace { table: Table::TicketFields, filters: vec![], column: "ticket_id", values: detailed }];
+        let tags_table = Table::Def(&crate::tables::CONVERSATION_TAGS);
+        replace.push(Replace { table: tags_table, filters: vec![], column: "ticket_id", values: tagged });
+        if !tag_rows.is_empty() {
+            batches_extra.push((
+                tags_table,
+                model::to_batch(tags_table, &tag_rows)
+                    .map_err(|e| SyncError::Protocol(format!("building conversation_tags rows: {e}")))?,
+            ));
+        }
         let mut batches = vec![(Table::Tickets, build(Table::Tickets, &tickets)?)];
         if !messages.is_empty() {
             batches.push((Table::Messages, build(Table::Messages, &messages)?));
@@ -645,10 +675,11 @@ impl LiveAgent {
         if !fields.is_empty() {
             batches.push((Table::TicketFields, build(Table::TicketFields, &fields)?));
         }
+        batches.extend(batches_extra);
         let mut st = state.clone();
         st.pass = Some(PassState { offset: committed_offset, ..pass.clone() });
         loader.recent = tickets.iter().map(|t| (t.ticket_id.clone(), t.content_hash.clone())).collect();
-        loader.next = Some(LoadUnit { batches, quarantine: bad, state: Some(st), ..Default::default() });
+        loader.next = Some(LoadUnit { batches, quarantine: bad, state: Some(st), replace, ..Default::default() });
         Ok(())
     }
 
@@ -711,11 +742,11 @@ impl LiveAgent {
         ctx: &StreamCtx,
         tickets: &mut [TicketRow],
         now: DateTime<Utc>,
-    ) -> Result<(Vec<TicketFieldRow>, Vec<Quarantined>), SyncError> {
+    ) -> Result<(Vec<TicketFieldRow>, Vec<String>, Vec<Quarantined>), SyncError> {
         let mut fields = Vec::new();
         let mut bad = Vec::new();
         if !ctx.wants("conversation_details") || tickets.is_empty() {
-            return Ok((fields, bad));
+            return Ok((fields, Vec::new(), bad));
         }
         let answers = self
             .fetch_each(
@@ -726,6 +757,7 @@ impl LiveAgent {
                 &mut bad,
             )
             .await?;
+        let detailed: Vec<String> = answers.iter().map(|(id, _)| id.clone()).collect();
         for (id, r) in answers {
             if let Some(t) = tickets.iter_mut().find(|t| t.ticket_id == id) {
                 t.assignee_id = nonempty(text(&r, "assignedto").ok().flatten());
@@ -752,7 +784,50 @@ impl LiveAgent {
                 }
             }
         }
-        Ok((fields, bad))
+        Ok((fields, detailed, bad))
+    }
+
+    /// Tags of `tickets` (opt-in stream `conversation_tags`), with their names as the
+    /// conversation lists them; failures as in `fetch_each`.
+    async fn fetch_tags(
+        &self,
+        ctx: &StreamCtx,
+        tickets: &mut [TicketRow],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<crate::normalize::Row>, Vec<String>, Vec<Quarantined>), SyncError> {
+        let mut rows = Vec::new();
+        let mut bad = Vec::new();
+        if !ctx.wants("conversation_tags") || tickets.is_empty() {
+            return Ok((rows, Vec::new(), bad));
+        }
+        let answers = self
+            .fetch_each(
+                ctx,
+                tickets,
+                "conversation tags",
+                |id| format!("/api/conversations/{}/tags", urlencode(id)),
+                &mut bad,
+            )
+            .await?;
+        let table = Table::Def(&crate::tables::CONVERSATION_TAGS);
+        let tagged: Vec<String> = answers.iter().map(|(id, _)| id.clone()).collect();
+        for (id, r) in answers {
+            let cx = crate::normalize::Context {
+                source: SOURCE,
+                account: &ctx.account,
+                timezone: ctx.timezone,
+                now,
+                renames: &[("tag_id", "id")],
+                fixed: vec![("ticket_id", Value::String(id.clone()))],
+            };
+            for tag in list(&r, "tags", "conversation tags")? {
+                match crate::normalize::row(table, tag, &cx) {
+                    Ok(row) => rows.push(row),
+                    Err(reason) => bad.push(quarantine(tag, Some(id.clone()), reason)),
+                }
+            }
+        }
+        Ok((rows, tagged, bad))
     }
 
     /// Messages of `tickets` (when the messages stream is selected); failures as in `fetch_each`.
@@ -825,7 +900,7 @@ fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_
     model::to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

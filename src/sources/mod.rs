@@ -12,6 +12,7 @@
 //! 5. teach the simulator to speak the vendor so tests can run against it.
 
 pub mod liveagent;
+pub mod liveagent_catalog;
 pub mod paging;
 
 use crate::config::PipelineConfig;
@@ -49,6 +50,13 @@ pub enum SyncMode {
     ChildOfChanged,
     /// The whole (small) list every run; rows no longer listed get `deleted_at`.
     FullRefresh,
+    /// Captured every run and appended with `captured_at`.
+    Snapshot,
+    /// Day windows pulled once (and again while inside the restatement lookback), each
+    /// replaced as a whole.
+    ReportWindows,
+    /// Merged from several endpoints (LiveAgent agents).
+    Merged,
 }
 
 impl SyncMode {
@@ -57,6 +65,9 @@ impl SyncMode {
             SyncMode::Incremental => "incremental",
             SyncMode::ChildOfChanged => "per changed parent",
             SyncMode::FullRefresh => "full refresh",
+            SyncMode::Snapshot => "snapshot (append)",
+            SyncMode::ReportWindows => "report day windows",
+            SyncMode::Merged => "merged",
         }
     }
 }
@@ -79,7 +90,13 @@ pub struct StreamInfo {
 /// Every stream of a connector.
 pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
     match kind {
-        SourceKind::LiveAgent => liveagent::STREAMS.to_vec(),
+        SourceKind::LiveAgent => {
+            let mut v = liveagent::STREAMS.to_vec();
+            v.extend(liveagent_catalog::stream_infos());
+            v.push(liveagent_catalog::AGENTS_INFO);
+            v.sort_by_key(|s| s.order);
+            v
+        }
     }
 }
 

@@ -1,0 +1,1001 @@
+//! LiveAgent's declared streams: every endpoint that maps onto a table declared in
+//! [`crate::tables`] with no logic beyond typing values, described as data ([`Spec`]) and run by
+//! four generic loops, one per [`Kind`]:
+//!
+//! * **full refresh** (small dimensions): the whole list every run; rows no longer listed get
+//!   `deleted_at`. Companies add a details request per new or changed company (and for every
+//!   company each `sync.reconcile_every`) for emails, phones, groups and custom fields.
+//! * **snapshot** (online status, chats and calls overview): appended with `captured_at`, for
+//!   trend analysis.
+//! * **incremental** (customers by `datecreatedfrom`, knowledge-base entries by `date_changed`):
+//!   the cursor minus `sync.lookback`, paged with the overlap check of [`OverlapPager`], each
+//!   page committed with the pass's progress. Every `sync.reconcile_every` a pass re-reads from
+//!   the start, which refreshes edited records and marks vanished ones with `deleted_at`.
+//! * **report** (per day window): each day of the account's zone is pulled with
+//!   `date_from`/`date_to`, paged with `limitcount`/`limitfrom`, and loaded delete-and-replace
+//!   by window, with the window recorded in `_desksync_windows` in the same transaction. A run
+//!   pulls the days missing from that ledger plus the last `sync.report_restatement` days,
+//!   because the vendor restates recent days.
+//!
+//! To add an endpoint of one of these shapes: declare its table in `tables.rs` (and the DDL),
+//! add a [`Spec`] to [`SPECS`] with the renames its vendor field names need, and serve it in
+//! the simulator.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::Value;
+
+use super::liveagent::{SOURCE, list, response, text};
+use super::paging::{OverlapPager, Step};
+use super::{StreamInfo, SyncMode};
+use crate::error::SyncError;
+use crate::http::HttpClient;
+use crate::model::{Quarantined, Table, TableDef, content_hash, to_batch};
+use crate::normalize::{self, Context, Row};
+use crate::pipeline::StreamCtx;
+use crate::state::{PassState, StreamState};
+use crate::tables as t;
+use crate::timez::{format_local, local_to_utc};
+use crate::warehouse::{Extra, LoadUnit, Replace, WindowLoaded};
+
+/// How a declared stream is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    FullRefresh,
+    Snapshot,
+    /// By a date filter parameter; `cursor` is the column whose largest value moves the cursor.
+    Incremental {
+        param: &'static str,
+        cursor: &'static str,
+    },
+    /// One request series per day window; `scope` (tickets, chats, calls) goes into the row.
+    Report {
+        scope: Option<&'static str>,
+    },
+}
+
+/// How a list endpoint pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// One request returns everything.
+    None,
+    /// `limitcount`/`limitfrom` (at most 1000 rows).
+    LimitCount,
+    /// `limit`/`offset` with the endpoint's maximum page.
+    LimitOffset { max: usize },
+}
+
+/// One declared stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub stream: &'static str,
+    pub table: &'static TableDef,
+    pub path: &'static str,
+    /// The list in the `response` object; `None` when the object itself is the one record.
+    pub list_key: Option<&'static str>,
+    /// `(column, vendor key)` where the names differ beyond snake_case ⇄ camelCase.
+    pub renames: &'static [(&'static str, &'static str)],
+    pub kind: Kind,
+    pub paging: Paging,
+    pub order: u8,
+    pub default_on: bool,
+}
+
+const fn full(
+    stream: &'static str,
+    table: &'static TableDef,
+    path: &'static str,
+    list_key: &'static str,
+    renames: &'static [(&'static str, &'static str)],
+    paging: Paging,
+) -> Spec {
+    Spec {
+        stream,
+        table,
+        path,
+        list_key: Some(list_key),
+        renames,
+        kind: Kind::FullRefresh,
+        paging,
+        order: 2,
+        default_on: true,
+    }
+}
+
+const fn snap(
+    stream: &'static str,
+    table: &'static TableDef,
+    path: &'static str,
+    list_key: &'static str,
+    renames: &'static [(&'static str, &'static str)],
+) -> Spec {
+    Spec {
+        stream,
+        table,
+        path,
+        list_key: Some(list_key),
+        renames,
+        kind: Kind::Snapshot,
+        paging: Paging::None,
+        order: 30,
+        default_on: true,
+    }
+}
+
+const fn rep(
+    stream: &'static str,
+    table: &'static TableDef,
+    path: &'static str,
+    list_key: &'static str,
+    scope: Option<&'static str>,
+    renames: &'static [(&'static str, &'static str)],
+) -> Spec {
+    Spec {
+        stream,
+        table,
+        path,
+        list_key: Some(list_key),
+        renames,
+        kind: Kind::Report { scope },
+        paging: Paging::LimitCount,
+        order: 40,
+        default_on: true,
+    }
+}
+
+const AGENT_AVAILABILITY: &[(&str, &str)] = &[
+    ("availability_id", "id"),
+    ("agent_id", "userid"),
+    ("first_name", "firstname"),
+    ("last_name", "lastname"),
+    ("contact_id", "contactid"),
+    ("department_id", "departmentid"),
+];
+const PERIOD: &[(&str, &str)] = &[("period_start", "date")];
+const SLA_LOG: &[(&str, &str)] = &[
+    ("sla_log_id", "id"),
+    ("conversation_id", "conversationid"),
+    ("department_id", "departmentid"),
+    ("level_id", "levelid"),
+    ("agent_id", "agentid"),
+    ("agent_first_name", "agent_firstname"),
+    ("agent_last_name", "agent_lastname"),
+    ("req_contact_id", "req_contactid"),
+    ("req_first_name", "req_firstname"),
+    ("req_last_name", "req_lastname"),
+];
+
+/// Every declared LiveAgent stream.
+pub const SPECS: &[Spec] = &[
+    full("customer_groups", &t::CUSTOMER_GROUPS, "/api/customersgroups", "groups", &[("group_id", "id")], Paging::None),
+    full(
+        "companies",
+        &t::COMPANIES,
+        "/api/companies",
+        "companies",
+        &[("company_id", "id"), ("created_at", "datecreated")],
+        Paging::None,
+    ),
+    full(
+        "widgets",
+        &t::WIDGETS,
+        "/api/widgets",
+        "widgets",
+        &[("widget_id", "contactwidgetid"), ("department_id", "departmentid")],
+        Paging::LimitCount,
+    ),
+    full(
+        "suggestion_categories",
+        &t::SUGGESTION_CATEGORIES,
+        "/api/suggestioncategories",
+        "suggestioncategories",
+        &[("category_id", "id")],
+        Paging::None,
+    ),
+    full(
+        "knowledgebases",
+        &t::KNOWLEDGEBASES,
+        "/api/knowledgebase/knowledgebases",
+        "knowledgebases",
+        &[],
+        Paging::LimitOffset { max: 500 },
+    ),
+    Spec {
+        stream: "application_status",
+        table: &t::APPLICATION_STATUS,
+        path: "/api/application/status",
+        list_key: None,
+        renames: &[
+            ("version", "liveagentversion"),
+            ("framework_version", "gpfversion"),
+            ("installed_at", "dateinstalled"),
+            ("updated_at", "datelatestupdate"),
+            ("server_time", "current_server_time"),
+        ],
+        kind: Kind::FullRefresh,
+        paging: Paging::None,
+        order: 2,
+        default_on: true,
+    },
+    Spec {
+        stream: "customers",
+        table: &t::CUSTOMERS,
+        path: "/api/customers",
+        list_key: Some("customers"),
+        renames: &[
+            ("customer_id", "contactid"),
+            ("user_id", "userid"),
+            ("first_name", "firstname"),
+            ("last_name", "lastname"),
+            ("system_name", "systemname"),
+            ("created_at", "datecreated"),
+        ],
+        kind: Kind::Incremental { param: "datecreatedfrom", cursor: "created_at" },
+        paging: Paging::LimitCount,
+        order: 5,
+        default_on: true,
+    },
+    Spec {
+        stream: "kb_entries",
+        table: &t::KB_ENTRIES,
+        path: "/api/knowledgebase/entries",
+        list_key: Some("entries"),
+        renames: &[
+            ("entry_id", "kb_entry_id"),
+            ("conversation_id", "conversationid"),
+            ("department_id", "departmentid"),
+            ("is_deleted", "deleted"),
+            ("created_at", "datecreated"),
+            ("updated_at", "datechanged"),
+        ],
+        kind: Kind::Incremental { param: "date_changed", cursor: "updated_at" },
+        paging: Paging::LimitOffset { max: 500 },
+        order: 6,
+        default_on: true,
+    },
+    snap(
+        "agent_status",
+        &t::AGENT_STATUS_SNAPSHOTS,
+        "/api/onlinestatus/agents",
+        "agentsOnlineStates",
+        &[("agent_id", "id"), ("contact_id", "contactid"), ("first_name", "firstname"), ("last_name", "lastname")],
+    ),
+    snap(
+        "department_status",
+        &t::DEPARTMENT_STATUS_SNAPSHOTS,
+        "/api/onlinestatus/departments",
+        "departmentsOnlineStates",
+        &[("department_id", "id")],
+    ),
+    snap("chats_overview", &t::CHATS_OVERVIEW_SNAPSHOTS, "/api/chats/overview", "chatsOverview", &[]),
+    snap("calls_overview", &t::CALLS_OVERVIEW_SNAPSHOTS, "/api/calls/overview", "callsOverview", &[]),
+    rep(
+        "report_agents",
+        &t::REPORT_AGENTS,
+        "/api/reports/agents",
+        "agents",
+        None,
+        &[("agent_id", "id"), ("contact_id", "contactid"), ("first_name", "firstname"), ("last_name", "lastname")],
+    ),
+    rep("report_channels", &t::REPORT_CHANNELS, "/api/reports/channels", "channels", None, &[("channel_id", "id")]),
+    rep(
+        "report_departments",
+        &t::REPORT_DEPARTMENTS,
+        "/api/reports/departments",
+        "departments",
+        None,
+        &[("department_id", "id")],
+    ),
+    rep("report_tags", &t::REPORT_TAGS, "/api/reports/tags", "tags", None, &[("tag_id", "id")]),
+    rep(
+        "report_performance",
+        &t::REPORT_PERFORMANCE,
+        "/api/reports/performance",
+        "performance",
+        None,
+        &[("period_start", "datetime"), ("period_end", "dateto")],
+    ),
+    rep(
+        "report_ranking",
+        &t::REPORT_RANKING,
+        "/api/reports/ranking",
+        "ranks",
+        None,
+        &[
+            ("rating_id", "id"),
+            ("created_at", "datecreated"),
+            ("conversation_id", "conversationid"),
+            ("agent_contact_id", "agentcontactid"),
+            ("contact_id", "contactid"),
+        ],
+    ),
+    rep(
+        "report_tickets_agents_availability",
+        &t::REPORT_AGENTS_AVAILABILITY,
+        "/api/reports/tickets/agentsavailability",
+        "agentsavailability",
+        Some("tickets"),
+        AGENT_AVAILABILITY,
+    ),
+    rep("report_tickets_load", &t::REPORT_LOAD, "/api/reports/tickets/load", "loads", Some("tickets"), PERIOD),
+    rep(
+        "report_tickets_sla_compliance",
+        &t::REPORT_SLA_COMPLIANCE,
+        "/api/reports/tickets/slacompliance",
+        "slacompliances",
+        Some("tickets"),
+        PERIOD,
+    ),
+    rep(
+        "report_tickets_sla_log",
+        &t::REPORT_SLA_LOG,
+        "/api/reports/tickets/slalog",
+        "slalogs",
+        Some("tickets"),
+        SLA_LOG,
+    ),
+    rep(
+        "report_chats_agents_availability",
+        &t::REPORT_AGENTS_AVAILABILITY,
+        "/api/reports/chats/agentsavailability",
+        "agentsavailability",
+        Some("chats"),
+        AGENT_AVAILABILITY,
+    ),
+    rep(
+        "report_chats_availability",
+        &t::REPORT_AVAILABILITY,
+        "/api/reports/chats/availability",
+        "availability",
+        Some("chats"),
+        PERIOD,
+    ),
+    rep("report_chats_load", &t::REPORT_LOAD, "/api/reports/chats/load", "loads", Some("chats"), PERIOD),
+    rep(
+        "report_chats_sla_compliance",
+        &t::REPORT_SLA_COMPLIANCE,
+        "/api/reports/chats/slacompliance",
+        "slacompliances",
+        Some("chats"),
+        PERIOD,
+    ),
+    rep("report_chats_sla_log", &t::REPORT_SLA_LOG, "/api/reports/chats/slalog", "slalogs", Some("chats"), SLA_LOG),
+    rep(
+        "report_calls_agents_availability",
+        &t::REPORT_AGENTS_AVAILABILITY,
+        "/api/reports/calls/agentsavailability",
+        "agentsavailability",
+        Some("calls"),
+        AGENT_AVAILABILITY,
+    ),
+    rep(
+        "report_calls_availability",
+        &t::REPORT_AVAILABILITY,
+        "/api/reports/calls/availability",
+        "availability",
+        Some("calls"),
+        PERIOD,
+    ),
+    rep("report_calls_load", &t::REPORT_LOAD, "/api/reports/calls/load", "loads", Some("calls"), PERIOD),
+    rep(
+        "report_calls_sla_compliance",
+        &t::REPORT_SLA_COMPLIANCE,
+        "/api/reports/calls/slacompliance",
+        "slacompliances",
+        Some("calls"),
+        PERIOD,
+    ),
+    rep("report_calls_sla_log", &t::REPORT_SLA_LOG, "/api/reports/calls/slalog", "slalogs", Some("calls"), SLA_LOG),
+];
+
+pub fn spec(stream: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.stream == stream)
+}
+
+/// The declared streams as `desksync streams` lists them.
+pub fn stream_infos() -> Vec<StreamInfo> {
+    SPECS
+        .iter()
+        .map(|s| StreamInfo {
+            name: s.stream,
+            table: Table::Def(s.table),
+            mode: match s.kind {
+                Kind::FullRefresh => SyncMode::FullRefresh,
+                Kind::Snapshot => SyncMode::Snapshot,
+                Kind::Incremental { .. } => SyncMode::Incremental,
+                Kind::Report { .. } => SyncMode::ReportWindows,
+            },
+            cursor: match s.kind {
+                Kind::Incremental { param, .. } => Some(param),
+                Kind::Report { .. } => Some("date_from/date_to (day)"),
+                _ => None,
+            },
+            endpoint: s.path,
+            order: s.order,
+            default_on: s.default_on,
+        })
+        .collect()
+}
+
+/// The agents dimension (stream `agents`): there is no list of agents in API v1, so it is
+/// merged from what the API does expose, most complete source first:
+/// 1. `GET /api/onlinestatus/agents` (id, contact id, email, names, avatar) — every agent;
+/// 2. the agents report over the report history (id, contact id, names) — agents who worked in
+///    that period but no longer appear in the online status;
+/// 3. message authors the messages stream recorded as agents but neither source knows (id only).
+pub const AGENTS_INFO: StreamInfo = StreamInfo {
+    name: "agents",
+    table: Table::Def(&t::AGENTS),
+    mode: SyncMode::Merged,
+    cursor: None,
+    endpoint: "/api/onlinestatus/agents + /api/reports/agents + message authors",
+    order: 20,
+    default_on: true,
+};
+
+fn build(table: Table, rows: &[Row]) -> Result<arrow::record_batch::RecordBatch, SyncError> {
+    to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
+}
+
+/// Keep the last row per primary key (a vendor list may repeat a record, e.g. across pages).
+fn dedup(table: Table, rows: Vec<Row>) -> Vec<Row> {
+    let pk = table.primary_key();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let key =
+            pk.iter().map(|k| r.get(*k).map(Value::to_string).unwrap_or_default()).collect::<Vec<_>>().join("\u{1}");
+        match index.get(&key) {
+            Some(&i) => out[i] = r,
+            None => {
+                index.insert(key, out.len());
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+fn quarantine(raw: &Value, key: Option<String>, reason: String) -> Quarantined {
+    Quarantined { record_key: key, reason, raw: raw.to_string() }
+}
+
+/// Normalize a list of records; failures become quarantine rows.
+fn rows_of(
+    table: Table,
+    records: &[Value],
+    cx: &Context<'_>,
+    id_key: Option<&str>,
+    bad: &mut Vec<Quarantined>,
+) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(records.len());
+    for r in records {
+        match normalize::row(table, r, cx) {
+            Ok(row) => rows.push(row),
+            Err(reason) => bad.push(quarantine(r, id_key.and_then(|k| text(r, k).ok().flatten()), reason)),
+        }
+    }
+    dedup(table, rows)
+}
+
+/// The vendor key of a table's last primary-key column (the record's own id), for paging anchors
+/// and quarantine keys.
+fn id_key(spec: &Spec) -> &'static str {
+    let col = spec.table.primary_key.last().copied().unwrap_or("id");
+    spec.renames.iter().find(|(c, _)| *c == col).map(|(_, k)| *k).unwrap_or(col)
+}
+
+/// Reads and loads the declared streams of one LiveAgent account.
+pub struct Catalog<'a> {
+    pub http: &'a HttpClient,
+}
+
+impl Catalog<'_> {
+    async fn get(&self, ctx: &StreamCtx, path: &str, query: &[(&str, String)], what: &str) -> Result<Value, SyncError> {
+        response(ctx.guard(self.http.get_json(path, query)).await?, what)
+    }
+
+    /// One page of a list (or the single record when the spec has no list).
+    async fn page(&self, ctx: &StreamCtx, spec: &Spec, query: &[(&str, String)]) -> Result<Vec<Value>, SyncError> {
+        let r = self.get(ctx, spec.path, query, spec.stream).await?;
+        match spec.list_key {
+            Some(key) => Ok(list(&r, key, spec.stream)?.to_vec()),
+            None => Ok(vec![r]),
+        }
+    }
+
+    fn page_size(ctx: &StreamCtx, paging: Paging) -> usize {
+        match paging {
+            Paging::LimitOffset { max } => ctx.sync.page_size.clamp(1, max),
+            _ => ctx.sync.page_size.clamp(1, 1000),
+        }
+    }
+
+    fn paging_query(paging: Paging, size: usize, offset: usize) -> Vec<(&'static str, String)> {
+        match paging {
+            Paging::None => vec![],
+            Paging::LimitCount => vec![("limitcount", size.to_string()), ("limitfrom", offset.to_string())],
+            Paging::LimitOffset { .. } => vec![("limit", size.to_string()), ("offset", offset.to_string())],
+        }
+    }
+
+    /// Every record of a small list: pages until one comes back short.
+    async fn read_all(
+        &self,
+        ctx: &StreamCtx,
+        spec: &Spec,
+        extra: &[(&'static str, String)],
+    ) -> Result<Vec<Value>, SyncError> {
+        let size = Self::page_size(ctx, spec.paging);
+        let mut all = Vec::new();
+        let mut offset = 0;
+        loop {
+            ctx.check_shutdown()?;
+            let mut q = extra.to_vec();
+            q.extend(Self::paging_query(spec.paging, size, offset));
+            let page = self.page(ctx, spec, &q).await?;
+            let n = page.len();
+            all.extend(page);
+            if spec.paging == Paging::None || n < size {
+                return Ok(all);
+            }
+            offset += n;
+        }
+    }
+
+    fn context<'c>(ctx: &'c StreamCtx, spec: &Spec, now: DateTime<Utc>) -> Context<'c> {
+        Context {
+            source: SOURCE,
+            account: &ctx.account,
+            timezone: ctx.timezone,
+            now,
+            renames: spec.renames,
+            fixed: vec![],
+        }
+    }
+
+    pub async fn sync(&self, spec: &Spec, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        match spec.kind {
+            Kind::FullRefresh if spec.stream == "companies" => self.companies(spec, ctx).await,
+            Kind::FullRefresh => self.full_refresh(spec, ctx).await,
+            Kind::Snapshot => self.snapshot(spec, ctx).await,
+            Kind::Incremental { param, cursor } => self.incremental(spec, ctx, param, cursor).await,
+            Kind::Report { scope } => self.report(spec, ctx, scope).await,
+        }
+    }
+
+    async fn full_refresh(&self, spec: &Spec, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        let records = self.read_all(ctx, spec, &[]).await?;
+        let now = Utc::now();
+        let table = Table::Def(spec.table);
+        let mut bad = Vec::new();
+        let rows = rows_of(table, &records, &Self::context(ctx, spec, now), Some(id_key(spec)), &mut bad);
+        let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
+        ctx.commit(LoadUnit {
+            batches: vec![(table, build(table, &rows)?)],
+            full_refresh: vec![table],
+            quarantine: bad,
+            state: Some(state),
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn snapshot(&self, spec: &Spec, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        let records = self.read_all(ctx, spec, &[]).await?;
+        let now = Utc::now();
+        let captured = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let table = Table::Def(spec.table);
+        let mut cx = Self::context(ctx, spec, now);
+        cx.fixed.push(("captured_at", normalize::ts(captured)));
+        let mut bad = Vec::new();
+        let rows = rows_of(table, &records, &cx, None, &mut bad);
+        let state = StreamState { version: 1, cursor: Some(captured), ..ctx.state.clone() };
+        ctx.commit(LoadUnit {
+            batches: vec![(table, build(table, &rows)?)],
+            quarantine: bad,
+            state: Some(state),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Companies: the list, then details for new or changed companies (all of them when a
+    /// reconciliation is due), since only details carry phones, groups and custom fields.
+    /// A company's `content_hash` is its list record's, so an unchanged company is not re-read.
+    async fn companies(&self, spec: &Spec, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        let listed = self.read_all(ctx, spec, &[]).await?;
+        let now = Utc::now();
+        let table = Table::Def(spec.table);
+        let fields_table = Table::Def(&t::COMPANY_FIELDS);
+        let every = ctx.sync.reconcile_every;
+        let refresh_all =
+            !every.is_zero() && ctx.state.reconciled_at.is_none_or(|r| (now - r).to_std().unwrap_or_default() >= every);
+        let ids: Vec<String> = listed.iter().filter_map(|c| text(c, "id").ok().flatten()).collect();
+        let known = ctx.known_hashes(table, ids).await?;
+        let mut bad = Vec::new();
+        let mut rows = Vec::new();
+        let mut fields = Vec::new();
+        let mut reread = Vec::new();
+        for rec in &listed {
+            let Some(id) = text(rec, "id").ok().flatten().filter(|s| !s.is_empty()) else {
+                bad.push(quarantine(rec, None, "companies record without id".into()));
+                continue;
+            };
+            let hash = content_hash(rec);
+            let changed = known.get(&id).cloned().flatten() != Some(hash.clone());
+            let mut cx = Self::context(ctx, spec, now);
+            cx.fixed.push(("content_hash", Value::String(hash)));
+            let mut source = rec.clone();
+            if changed || refresh_all {
+                ctx.check_shutdown()?;
+                match self
+                    .get(ctx, &format!("/api/companies/{}", super::liveagent::urlencode(&id)), &[], "company")
+                    .await
+                {
+                    Ok(details) => {
+                        // The list's fields win where both have them; details add the rest.
+                        let mut merged = details.clone();
+                        if let (Some(m), Some(l)) = (merged.as_object_mut(), rec.as_object()) {
+                            for (k, v) in l {
+                                if k != "emails" {
+                                    m.insert(k.clone(), v.clone());
+                                }
+                            }
+                        }
+                        let group_ids: Vec<Value> = list(&details, "groups", "company")?
+                            .iter()
+                            .filter_map(|g| g.get("groupid").cloned())
+                            .collect();
+                        cx.fixed.push(("group_ids", Value::Array(group_ids)));
+                        for (kind, key) in [("custom", "custom_fields"), ("unique", "unique_fields")] {
+                            for f in list(&details, key, "company")? {
+                                let fcx = Context {
+                                    source: SOURCE,
+                                    account: &ctx.account,
+                                    timezone: ctx.timezone,
+                                    now,
+                                    renames: &[("field_code", "code")],
+                                    fixed: vec![
+                                        ("company_id", Value::String(id.clone())),
+                                        ("field_kind", Value::String(kind.into())),
+                                    ],
+                                };
+                                match normalize::row(fields_table, f, &fcx) {
+                                    Ok(r) => fields.push(r),
+                                    Err(reason) => bad.push(quarantine(f, Some(id.clone()), reason)),
+                                }
+                            }
+                        }
+                        reread.push(id.clone());
+                        source = merged;
+                    }
+                    Err(SyncError::Http(e))
+                        if !e.is_transient() && !matches!(e, crate::error::HttpError::Unauthorized { .. }) =>
+                    {
+                        bad.push(Quarantined {
+                            record_key: Some(id.clone()),
+                            reason: format!("company details could not be read (retried next run): {e}"),
+                            raw: String::new(),
+                        });
+                        // A NULL hash makes the next run read the details again.
+                        cx.fixed.retain(|(c, _)| *c != "content_hash");
+                        cx.fixed.push(("content_hash", Value::Null));
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                continue; // unchanged: keep the stored row (and its details)
+            }
+            match normalize::row(table, &source, &cx) {
+                Ok(r) => rows.push(r),
+                Err(reason) => bad.push(quarantine(rec, Some(id), reason)),
+            }
+        }
+        // Unchanged companies are not in the batch, so "gone" is judged against the listed ids.
+        let listed_ids: BTreeSet<String> = listed.iter().filter_map(|c| text(c, "id").ok().flatten()).collect();
+        let mut state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
+        if refresh_all {
+            state.reconciled_at = Some(now);
+        }
+        let rows = dedup(table, rows);
+        let fields = dedup(fields_table, fields);
+        ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
+        ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, listed_ids.into_iter().collect()).await?;
+        ctx.commit(LoadUnit {
+            replace: vec![Replace { table: fields_table, filters: vec![], column: "company_id", values: reread }],
+            batches: vec![(table, build(table, &rows)?), (fields_table, build(fields_table, &fields)?)],
+            mark_missing: Some(table),
+            quarantine: bad,
+            state: Some(state),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Customers and knowledge-base entries: see the module documentation.
+    async fn incremental(
+        &self,
+        spec: &Spec,
+        ctx: &mut StreamCtx,
+        param: &'static str,
+        cursor_col: &'static str,
+    ) -> Result<(), SyncError> {
+        let table = Table::Def(spec.table);
+        let lookback = Duration::from_std(ctx.sync.lookback).unwrap_or_default();
+        let mut state = ctx.state.clone();
+        let every = ctx.sync.reconcile_every;
+        let mut pass = match state.pass.take() {
+            Some(p) => p,
+            None => {
+                let full_due = !every.is_zero()
+                    && state.cursor.is_some()
+                    && state.reconciled_at.is_none_or(|r| (Utc::now() - r).to_std().unwrap_or_default() >= every);
+                let start =
+                    ctx.start_date.map(|d| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
+                PassState {
+                    since: if full_due { start } else { state.cursor.map(|c| c - lookback).or(start) },
+                    offset: 0,
+                    max_seen: None,
+                    started_at: Utc::now(),
+                    unstable: false,
+                }
+            }
+        };
+        // A pass from the very start lists every record the pipeline covers, so it also finds
+        // the ones gone (when there were rows before it).
+        let start = ctx.start_date.map(|d| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
+        let complete_listing = pass.since == start;
+        let reconciling = complete_listing && state.cursor.is_some();
+        if pass.offset == 0 && reconciling {
+            ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
+        }
+        let size = Self::page_size(ctx, spec.paging);
+        let key = id_key(spec);
+        let mut pager = OverlapPager::new(size, ctx.sync.page_overlap.min(size / 2), pass.offset);
+        loop {
+            ctx.check_shutdown()?;
+            let offset = pager.offset;
+            let mut q = Self::paging_query(spec.paging, size, offset);
+            if let Some(since) = pass.since {
+                q.push((param, format_local(since, ctx.filter_timezone)));
+            }
+            let page = self.page(ctx, spec, &q).await?;
+            let keys: Vec<Option<String>> = page.iter().map(|r| text(r, key).ok().flatten()).collect();
+            let next = match pager.judge(&keys) {
+                Step::Done => break,
+                Step::Reread => continue,
+                Step::Page { next_offset } => next_offset,
+            };
+            pass.unstable |= pager.unstable;
+            let now = Utc::now();
+            let mut bad = Vec::new();
+            let mut rows = rows_of(table, &page, &Self::context(ctx, spec, now), Some(key), &mut bad);
+            for r in &rows {
+                if let Some(t) = r.get(cursor_col).and_then(Value::as_i64).and_then(DateTime::from_timestamp_micros) {
+                    pass.max_seen = Some(pass.max_seen.map_or(t, |m| m.max(t)));
+                }
+            }
+            let ids: Vec<String> = rows
+                .iter()
+                .filter_map(|r| {
+                    r.get(*spec.table.primary_key.last().expect("key")).and_then(Value::as_str).map(String::from)
+                })
+                .collect();
+            if reconciling {
+                ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, ids.clone()).await?;
+            }
+            let known = ctx.known_hashes(table, ids).await?;
+            let id_col = *spec.table.primary_key.last().expect("key");
+            rows.retain(|r| {
+                let id = r.get(id_col).and_then(Value::as_str).unwrap_or_default();
+                let hash = r.get("content_hash").and_then(Value::as_str).map(String::from);
+                known.get(id) != Some(&hash)
+            });
+            let mut st = state.clone();
+            st.pass = Some(PassState { offset: next, ..pass.clone() });
+            ctx.commit(LoadUnit {
+                batches: vec![(table, build(table, &rows)?)],
+                quarantine: bad,
+                state: Some(st),
+                ..Default::default()
+            })
+            .await?;
+            pager.offset = next;
+            if page.len() < size {
+                break; // a short page is the end of the listing
+            }
+        }
+        let mut unit = LoadUnit::default();
+        if let (Some(m), false) = (pass.max_seen, pass.unstable) {
+            let m = m.min(pass.started_at);
+            state.cursor = Some(state.cursor.map_or(m, |c| c.max(m)));
+        }
+        if complete_listing && !pass.unstable {
+            state.reconciled_at = Some(pass.started_at);
+            if reconciling {
+                unit.mark_missing = Some(table);
+            }
+        }
+        state.pass = None;
+        state.version = 1;
+        unit.state = Some(state);
+        ctx.commit(unit).await
+    }
+
+    /// Report windows: see the module documentation.
+    async fn report(&self, spec: &Spec, ctx: &mut StreamCtx, scope: Option<&'static str>) -> Result<(), SyncError> {
+        let table = Table::Def(spec.table);
+        let tz = ctx.timezone;
+        let today = Utc::now().with_timezone(&tz).date_naive();
+        let history = Duration::from_std(ctx.sync.report_history).unwrap_or_default();
+        let first = ctx.start_date.unwrap_or_else(|| today - Duration::days(history.num_days().max(0)));
+        let restate_from =
+            today - Duration::days(Duration::from_std(ctx.sync.report_restatement).unwrap_or_default().num_days());
+        let loaded: BTreeSet<DateTime<Utc>> =
+            ctx.warehouse.loaded_windows(&ctx.pipeline, &ctx.stream).await?.into_iter().collect();
+        let midnight = |d: NaiveDate| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), tz);
+        let days: Vec<NaiveDate> = first
+            .iter_days()
+            .take_while(|d| *d <= today)
+            .filter(|d| *d >= restate_from || !loaded.contains(&midnight(*d)))
+            .collect();
+        if days.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(pipeline = %ctx.pipeline, stream = %ctx.stream, windows = days.len(), "pulling report windows");
+        let mut unit = LoadUnit::default();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut bad = Vec::new();
+        for (i, day) in days.iter().enumerate() {
+            let (start, end) = (midnight(*day), midnight(*day + Duration::days(1)));
+            let q = vec![
+                ("date_from", format!("{} 00:00:00", day.format("%Y-%m-%d"))),
+                ("date_to", format!("{} 23:59:59", day.format("%Y-%m-%d"))),
+            ];
+            let records = self.read_all(ctx, spec, &q).await?;
+            let now = Utc::now();
+            let mut cx = Self::context(ctx, spec, now);
+            cx.fixed.push(("window_start", normalize::ts(start)));
+            cx.fixed.push(("window_end", normalize::ts(end)));
+            if let Some(s) = scope {
+                cx.fixed.push(("scope", Value::String(s.into())));
+            }
+            let mut window_rows = Vec::with_capacity(records.len());
+            for r in &records {
+                let mut cx_r = Context { fixed: cx.fixed.clone(), ..cx };
+                if spec.table.name == t::REPORT_AGENTS_AVAILABILITY.name {
+                    cx_r.fixed.push(("seconds_online", hms_seconds(r.get("hours_online"))));
+                }
+                match normalize::row(table, r, &cx_r) {
+                    Ok(row) => window_rows.push(row),
+                    Err(reason) => bad.push(quarantine(r, Some(format!("{day}")), reason)),
+                }
+            }
+            let window_rows = dedup(table, window_rows);
+            unit.windows.push(WindowLoaded { start, end, rows: window_rows.len() as i64 });
+            rows.extend(window_rows);
+            let last = i + 1 == days.len();
+            // Windows are committed in groups (a month, or a batch of rows), each group's
+            // rows replacing exactly its windows.
+            if last || unit.windows.len() >= 31 || rows.len() >= ctx.sync.batch_size.max(1) * 4 {
+                let filters = scope.map(|s| vec![("scope", s.to_string())]).unwrap_or_default();
+                unit.replace = vec![Replace {
+                    table,
+                    filters,
+                    column: "window_start",
+                    values: unit.windows.iter().map(|w| w.start.to_rfc3339()).collect(),
+                }];
+                unit.batches = vec![(table, build(table, &rows)?)];
+                unit.quarantine = std::mem::take(&mut bad);
+                unit.state = Some(StreamState { version: 1, cursor: Some(end), ..ctx.state.clone() });
+                ctx.commit(std::mem::take(&mut unit)).await?;
+                rows.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// The `agents` stream (see [`AGENTS_INFO`]).
+    pub async fn agents(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        let table = Table::Def(&t::AGENTS);
+        let now = Utc::now();
+        let online = self.get(ctx, "/api/onlinestatus/agents", &[], "online status of agents").await?;
+        let mut rows: Vec<Row> = Vec::new();
+        let mut bad = Vec::new();
+        let mut seen = BTreeSet::new();
+        let cx = |known_from: &'static str, renames: &'static [(&'static str, &'static str)]| Context {
+            source: SOURCE,
+            account: &ctx.account,
+            timezone: ctx.timezone,
+            now,
+            renames,
+            fixed: vec![("known_from", Value::String(known_from.into()))],
+        };
+        let online_cx = cx(
+            "onlinestatus",
+            &[
+                ("agent_id", "id"),
+                ("contact_id", "contactid"),
+                ("email", "username"),
+                ("first_name", "firstname"),
+                ("last_name", "lastname"),
+            ],
+        );
+        for a in list(&online, "agentsOnlineStates", "online status of agents")? {
+            // Online state changes all the time; it belongs to the snapshots, not the dimension.
+            let mut stable = a.clone();
+            if let Some(m) = stable.as_object_mut() {
+                m.remove("onlineStatus");
+                m.remove("presetStatus");
+            }
+            match normalize::row(table, &stable, &online_cx) {
+                Ok(r) => {
+                    seen.insert(r["agent_id"].as_str().unwrap_or_default().to_string());
+                    rows.push(r);
+                }
+                Err(reason) => bad.push(quarantine(a, None, reason)),
+            }
+        }
+        let report = spec("report_agents").expect("declared");
+        let today = Utc::now().with_timezone(&ctx.timezone).date_naive();
+        let history = Duration::from_std(ctx.sync.report_history).unwrap_or_default();
+        let first = ctx.start_date.unwrap_or_else(|| today - Duration::days(history.num_days().max(0)));
+        let q = vec![
+            ("date_from", format!("{} 00:00:00", first.format("%Y-%m-%d"))),
+            ("date_to", format!("{} 23:59:59", today.format("%Y-%m-%d"))),
+            ("columns", "id,contactid,firstname,lastname".to_string()),
+        ];
+        let report_cx = cx(
+            "report_agents",
+            &[("agent_id", "id"), ("contact_id", "contactid"), ("first_name", "firstname"), ("last_name", "lastname")],
+        );
+        for a in self.read_all(ctx, report, &q).await? {
+            let id = text(&a, "id").ok().flatten().unwrap_or_default();
+            if seen.contains(&id) {
+                continue;
+            }
+            match normalize::row(table, &a, &report_cx) {
+                Ok(r) => {
+                    seen.insert(id);
+                    rows.push(r);
+                }
+                Err(reason) => bad.push(quarantine(&a, None, reason)),
+            }
+        }
+        let rows = dedup(table, rows);
+        // Agents known only as message authors: id only, never overwriting a richer row.
+        let authors = Extra {
+            table,
+            sql: "INSERT INTO agents (source, account, agent_id, known_from, content_hash, raw, synced_at)
+                  SELECT DISTINCT m.source, m.account, m.author_id, 'messages', NULL, NULL, now()
+                  FROM messages m
+                  WHERE m.source = ? AND m.account = ? AND m.author_type = 'agent' AND m.author_id IS NOT NULL
+                  ON CONFLICT DO NOTHING
+                  RETURNING source, account, ''"
+                .into(),
+            args: vec![SOURCE.to_string(), ctx.account.clone()],
+        };
+        let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
+        ctx.commit(LoadUnit {
+            batches: vec![(table, build(table, &rows)?)],
+            extra: vec![authors],
+            quarantine: bad,
+            state: Some(state),
+            ..Default::default()
+        })
+        .await
+    }
+}
+
+/// `"01:02:03"` (or `"-00:08:31"`) → seconds; anything else NULL.
+fn hms_seconds(v: Option<&Value>) -> Value {
+    let Some(s) = v.and_then(Value::as_str) else { return Value::Null };
+    let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+    let parts: Vec<i64> = s.split(':').filter_map(|p| p.trim().parse().ok()).collect();
+    match parts.as_slice() {
+        [h, m, sec] => Value::from(if neg { -1 } else { 1 } * (h * 3600 + m * 60 + sec)),
+        _ => Value::Null,
+    }
+}
