@@ -28,9 +28,11 @@ use serde_json::{Value, json};
 use super::Shared;
 use crate::timez::{format_local, parse_local};
 
-/// The instant the seeded history ends; mutations happen at the real "now", after it.
+/// The default end of the seeded history: the start of today (UTC), so reports of recent days
+/// have data; mutations happen at the real "now", after it.
 pub fn history_end() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+    let now = Utc::now();
+    now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +49,10 @@ pub enum ListOrder {
 pub struct SimConfig {
     pub seed: u64,
     pub conversations: usize,
-    /// Days of history before [`history_end`].
+    /// Days of history before `history_end`.
     pub history_days: i64,
+    /// When the seeded history ends (default: [`history_end`], the start of today).
+    pub history_end: DateTime<Utc>,
     /// The API key the simulator accepts.
     pub api_key: String,
     /// Zone of the times it reports.
@@ -80,6 +84,7 @@ impl Default for SimConfig {
             seed: 42,
             conversations: 300,
             history_days: 365,
+            history_end: history_end(),
             api_key: "sim-liveagent-key".into(),
             timezone: Tz::UTC,
             filter_timezone: Tz::UTC,
@@ -205,6 +210,8 @@ pub struct LaData {
     pub broken_messages: Vec<String>,
     /// Raw records served as-is at the end of every conversation listing (malformed input).
     pub extra_raw: Vec<Value>,
+    /// Customers, companies, knowledge base, widgets… (see `liveagent_catalog`).
+    pub catalog: super::liveagent_catalog::CatalogData,
 }
 
 const SUBJECTS: &[&str] = &[
@@ -288,8 +295,9 @@ impl LaData {
             touch_after_list_requests: None,
             broken_messages: Vec::new(),
             extra_raw: Vec::new(),
+            catalog: super::liveagent_catalog::CatalogData::generate(cfg),
         };
-        let end = history_end();
+        let end = cfg.history_end;
         let span = cfg.history_days.max(1) * 86_400;
         for _ in 0..cfg.conversations {
             let offset = data.rng.random_range(3_600..span);
@@ -515,7 +523,7 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn ok(v: Value) -> Response {
+pub(super) fn ok(v: Value) -> Response {
     axum::Json(json!({ "response": v })).into_response()
 }
 
@@ -527,11 +535,12 @@ pub fn router() -> Router<Shared> {
         .route("/api/conversations/{id}", get(conversation_info))
         .route("/api/departments", get(list_departments))
         .route("/api/tags", get(list_tags))
+        .merge(super::liveagent_catalog::router())
 }
 
-type Params = Query<BTreeMap<String, String>>;
+pub(super) type Params = Query<BTreeMap<String, String>>;
 
-fn authorize(state: &Shared, q: &BTreeMap<String, String>) -> Result<(), Response> {
+pub(super) fn authorize(state: &Shared, q: &BTreeMap<String, String>) -> Result<(), Response> {
     match q.get("apikey") {
         Some(k) if *k == state.config.api_key => Ok(()),
         Some(_) => Err(error_response(StatusCode::UNAUTHORIZED, "Failed to authenticate: invalid API key")),
@@ -605,7 +614,7 @@ fn render_conversation(c: &Conversation, data: &LaData, tz: Tz) -> Value {
     })
 }
 
-fn parse_usize(q: &BTreeMap<String, String>, key: &str, default: usize) -> Result<usize, Response> {
+pub(super) fn parse_usize(q: &BTreeMap<String, String>, key: &str, default: usize) -> Result<usize, Response> {
     match q.get(key) {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| {

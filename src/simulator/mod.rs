@@ -15,6 +15,7 @@
 //! on [`SimState`], and merge it in [`Simulator::start`].
 
 pub mod liveagent;
+pub mod liveagent_catalog;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;

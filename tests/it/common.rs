@@ -18,6 +18,9 @@ pub struct Env {
     pub config_path: PathBuf,
 }
 
+/// The streams a test syncs unless it lists its own.
+pub const CORE_STREAMS: &str = "streams = [\"departments\", \"tags\", \"conversations\", \"messages\"]";
+
 /// Pipeline settings that keep tests fast against the local simulator.
 pub const FAST: &str = "
 [http]
@@ -29,6 +32,7 @@ retry_max_wait = \"3s\"
 
 [sync]
 message_concurrency = 8
+report_history = \"2d\"
 ";
 
 impl Env {
@@ -46,6 +50,9 @@ impl Env {
         )
         .unwrap();
         let tables = if tables.is_empty() { FAST.to_string() } else { tables.to_string() };
+        // Tests of the conversation machinery sync the core streams only (each stream costs a
+        // few warehouse round trips); tests of the other streams list theirs.
+        let top = if top.contains("streams") { top.to_string() } else { format!("{CORE_STREAMS}\n{top}") };
         std::fs::write(
             dir.path().join("pipelines/la.toml"),
             format!(

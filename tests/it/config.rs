@@ -70,7 +70,13 @@ fn valid_config_loads_with_documented_defaults() {
     assert_eq!(p.api_key.expose(), "k-123");
     assert_eq!(p.http.rate_limit_per_minute, 180);
     assert_eq!(p.sync.page_size, 1000);
-    assert_eq!(p.streams, vec!["departments", "tags", "conversations", "messages"]);
+    // Every stream except the opt-in ones (one request per changed conversation).
+    let defaults = desksync::sources::default_stream_names(desksync::sources::SourceKind::LiveAgent);
+    assert_eq!(p.streams, defaults);
+    for s in ["conversations", "messages", "customers", "report_performance", "agents", "agent_status"] {
+        assert!(p.streams.iter().any(|x| x == s), "{s} should be on by default");
+    }
+    assert!(!p.streams.iter().any(|x| x == "conversation_details" || x == "conversation_tags"));
     assert_eq!(p.timezone.name(), "America/Phoenix");
     assert_eq!(cfg.warehouse_path, dir.path().join("warehouse.duckdb"));
     assert!(!format!("{p:?}").contains("k-123"), "Debug must not print the key");

@@ -170,7 +170,7 @@ async fn the_lake_mirrors_the_warehouse_in_hive_partitions() {
     let env = Env::new(sim(90), "", "").await;
     assert_eq!(env.run().await.status, "succeeded");
     let lake = env.dir.path().join("lake");
-    for t in Table::ALL {
+    for t in Table::all() {
         let mut rows = 0usize;
         let mut files = 0usize;
         for entry in walk(&lake.join(t.name())) {

@@ -9,7 +9,7 @@ fn model_matches_ddl() {
     migrate_conn(&mut c).unwrap();
     // Migrations are idempotent: applying them again changes nothing.
     migrate_conn(&mut c).unwrap();
-    for t in Table::ALL {
+    for t in Table::all() {
         let mut stmt = c.prepare(&format!("DESCRIBE {}", t.name())).unwrap();
         let described: Vec<(String, String)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
