@@ -33,6 +33,7 @@ use crate::telemetry;
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "001_core.sql", include_str!("../schema/001_core.sql")),
     (2, "002_liveagent.sql", include_str!("../schema/002_liveagent.sql")),
+    (3, "003_livezilla.sql", include_str!("../schema/003_livezilla.sql")),
 ];
 
 /// Everything one transaction writes for a stream.
@@ -399,6 +400,54 @@ impl Warehouse {
             }
             tx.commit().ctx("resetting state")?;
             Ok(n)
+        })
+        .await
+    }
+
+    /// The sorted content hashes stored per report window (keyed by `window_start` in
+    /// microseconds), for the windows of `starts` in `table` (and `scope`, when given).
+    pub async fn window_hashes(
+        &self,
+        table: Table,
+        source: &str,
+        account: &str,
+        scope: Option<&str>,
+        starts: Vec<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<HashMap<i64, Vec<String>>, WarehouseError> {
+        if starts.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let name = table.name();
+        let list: Vec<String> =
+            starts.iter().map(|t| format!("CAST({} AS TIMESTAMPTZ)", quote(&t.to_rfc3339()))).collect();
+        let scope_filter = scope.map(|s| format!(" AND scope = {}", quote(s))).unwrap_or_default();
+        let sql = format!(
+            "SELECT epoch_us(window_start), list(coalesce(content_hash, '') ORDER BY content_hash)
+             FROM {name} WHERE source = ? AND account = ?{scope_filter} AND window_start IN ({})
+             GROUP BY 1",
+            list.join(", ")
+        );
+        let (source, account) = (source.to_string(), account.to_string());
+        self.with_conn(move |c| {
+            let mut stmt = c.prepare(&sql).ctx(format!("reading {name} window hashes"))?;
+            let rows = stmt
+                .query_map(params![source, account], |r| {
+                    let micros: i64 = r.get(0)?;
+                    let hashes: duckdb::types::Value = r.get(1)?;
+                    let list = match hashes {
+                        duckdb::types::Value::List(items) => items
+                            .into_iter()
+                            .map(|v| match v {
+                                duckdb::types::Value::Text(t) => t,
+                                _ => String::new(),
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    Ok((micros, list))
+                })
+                .ctx(format!("reading {name} window hashes"))?;
+            rows.collect::<Result<HashMap<_, _>, _>>().ctx(format!("reading {name} window hashes"))
         })
         .await
     }

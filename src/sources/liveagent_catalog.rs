@@ -740,6 +740,7 @@ impl Catalog<'_> {
                     max_seen: None,
                     started_at: Utc::now(),
                     unstable: false,
+                    full: false,
                 }
             }
         };
@@ -845,7 +846,13 @@ impl Catalog<'_> {
             return Ok(());
         }
         tracing::debug!(pipeline = %ctx.pipeline, stream = %ctx.stream, windows = days.len(), "pulling report windows");
+        // Windows pulled again (restatement lookback) are usually unchanged: their stored
+        // hashes tell, so an unchanged window is only re-recorded, not rewritten (no lake churn).
+        let reloaded: Vec<DateTime<Utc>> =
+            days.iter().map(|d| midnight(*d)).filter(|start| loaded.contains(start)).collect();
+        let stored = ctx.warehouse.window_hashes(table, SOURCE, &ctx.account, scope, reloaded).await?;
         let mut unit = LoadUnit::default();
+        let mut replaced = Vec::new();
         let mut rows: Vec<Row> = Vec::new();
         let mut bad = Vec::new();
         for (i, day) in days.iter().enumerate() {
@@ -875,18 +882,24 @@ impl Catalog<'_> {
             }
             let window_rows = dedup(table, window_rows);
             unit.windows.push(WindowLoaded { start, end, rows: window_rows.len() as i64 });
-            rows.extend(window_rows);
+            let mut hashes: Vec<String> = window_rows
+                .iter()
+                .map(|r| r.get("content_hash").and_then(Value::as_str).unwrap_or_default().to_string())
+                .collect();
+            hashes.sort();
+            let unchanged = loaded.contains(&start)
+                && stored.get(&start.timestamp_micros()).map_or(window_rows.is_empty(), |h| *h == hashes);
+            if !unchanged {
+                replaced.push(start.to_rfc3339());
+                rows.extend(window_rows);
+            }
             let last = i + 1 == days.len();
             // Windows are committed in groups (a month, or a batch of rows), each group's
             // rows replacing exactly its windows.
             if last || unit.windows.len() >= 31 || rows.len() >= ctx.sync.batch_size.max(1) * 4 {
                 let filters = scope.map(|s| vec![("scope", s.to_string())]).unwrap_or_default();
-                unit.replace = vec![Replace {
-                    table,
-                    filters,
-                    column: "window_start",
-                    values: unit.windows.iter().map(|w| w.start.to_rfc3339()).collect(),
-                }];
+                unit.replace =
+                    vec![Replace { table, filters, column: "window_start", values: std::mem::take(&mut replaced) }];
                 unit.batches = vec![(table, build(table, &rows)?)];
                 unit.quarantine = std::mem::take(&mut bad);
                 unit.state = Some(StreamState { version: 1, cursor: Some(end), ..ctx.state.clone() });

@@ -340,6 +340,9 @@ async fn reports_load_by_day_window_add_up_and_restated_days_are_replaced() {
     assert_eq!(notes(&env, recent), recent_before + 5);
     assert_eq!(notes(&env, old), old_before, "outside the lookback: not pulled again");
     assert_eq!(env.count("SELECT count(*) FROM report_performance"), rows_before);
+    // Only the restated window was rewritten: the other re-pulled windows were unchanged.
+    assert_eq!(env.stream(&s, "report_performance").rows, 2, "one row deleted and one inserted: {s:?}");
+    assert_eq!(env.stream(&s, "report_tickets_load").rows, 0, "{s:?}");
     assert_eq!(
         env.count("SELECT count(*) FROM (SELECT window_start, period_start FROM report_performance GROUP BY ALL HAVING count(*) > 1)"),
         0
