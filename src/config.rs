@@ -117,6 +117,16 @@ pub struct PipelineFile {
     pub api_key: Option<String>,
     /// Path of a file holding the API key (trailing whitespace trimmed).
     pub api_key_file: Option<PathBuf>,
+    /// LiveZilla: the operator's login id (`p_user`); the operator needs API permission.
+    pub username: Option<String>,
+    /// LiveZilla: the operator's password by reference (`${ENV_VAR}`). Either this or
+    /// `password_file`. Sent as its MD5 hex (`p_pass`), never logged.
+    pub password: Option<String>,
+    /// LiveZilla: path of a file holding the password.
+    pub password_file: Option<PathBuf>,
+    /// LiveZilla: the password given is already its MD5 hex. Default: `false`.
+    #[serde(default)]
+    pub password_is_md5: bool,
     /// Time zone the account reports its times in (IANA name). Default: `UTC`.
     /// Old LiveAgent accounts report `America/Phoenix`.
     #[serde(default = "default_tz")]
@@ -204,6 +214,26 @@ pub struct SyncSettings {
     /// On the first run, fetch only records changed on or after this date (`YYYY-MM-DD`); also
     /// the first day of report windows. Default: everything (reports: see `report_history`).
     pub start_date: Option<String>,
+    /// Streams of the pipeline synced at once (they share the account's rate limit, so one
+    /// stream's commits do not leave the quota unused). Default: `3`.
+    pub stream_concurrency: usize,
+    /// LiveZilla: tickets created this long ago are re-read every run (a reply, status change,
+    /// comment or reassignment does not change when a ticket was created, and the API has no
+    /// updated-since filter). Default: `30d`.
+    #[serde(with = "humantime_serde")]
+    pub reread_window: Duration,
+    /// LiveZilla: how often to re-read every ticket, catching changes to tickets older than
+    /// `reread_window` (`0s`: never). Default: `1d`.
+    #[serde(with = "humantime_serde")]
+    pub full_rescan_every: Duration,
+    /// LiveZilla: the created-time window of one list request, before splitting windows that
+    /// hit the request's limit. Default: `7d`.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// LiveZilla: chats are listed only once archived, so chats started this long ago are
+    /// re-read every run. Default: `2d`.
+    #[serde(with = "humantime_serde")]
+    pub chats_reread: Duration,
     /// Without `start_date`, report windows start this long before today. Default: `30d`.
     #[serde(with = "humantime_serde")]
     pub report_history: Duration,
@@ -223,6 +253,11 @@ impl Default for SyncSettings {
             message_concurrency: 4,
             reconcile_every: Duration::from_secs(7 * 86_400),
             start_date: None,
+            stream_concurrency: 3,
+            reread_window: Duration::from_secs(30 * 86_400),
+            full_rescan_every: Duration::from_secs(86_400),
+            window: Duration::from_secs(7 * 86_400),
+            chats_reread: Duration::from_secs(2 * 86_400),
             report_history: Duration::from_secs(30 * 86_400),
             report_restatement: Duration::from_secs(7 * 86_400),
         }
@@ -237,7 +272,10 @@ pub struct PipelineConfig {
     pub source: SourceKind,
     pub base_url: reqwest::Url,
     pub account: String,
+    /// The credential: LiveAgent's API key; LiveZilla's password as MD5 hex.
     pub api_key: Secret,
+    /// LiveZilla's operator login id.
+    pub username: Option<String>,
     pub timezone: chrono_tz::Tz,
     pub filter_timezone: chrono_tz::Tz,
     pub streams: Vec<String>,
@@ -438,19 +476,40 @@ fn validate_pipeline(
             None
         }
     };
-    let api_key = match (&raw.api_key, &raw.api_key_file) {
+    // The credential: LiveAgent's API key, or LiveZilla's password (kept as its MD5 hex,
+    // which is what the API takes).
+    let livezilla = source == Some(SourceKind::LiveZilla);
+    let (key_name, file_name, reference, secret_file) = if livezilla {
+        if raw.api_key.is_some() || raw.api_key_file.is_some() {
+            bad("api_key", "livezilla authenticates with username and password, not an API key".into());
+        }
+        if raw.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
+            bad("username", "missing: the LiveZilla operator's login id".into());
+        }
+        ("password", "password_file", &raw.password, &raw.password_file)
+    } else {
+        for (key, given) in
+            [("username", raw.username.is_some()), ("password", raw.password.is_some() || raw.password_file.is_some())]
+        {
+            if given {
+                bad(key, format!("only livezilla pipelines take {key}"));
+            }
+        }
+        ("api_key", "api_key_file", &raw.api_key, &raw.api_key_file)
+    };
+    let secret = match (reference, secret_file) {
         (Some(_), Some(_)) => {
-            bad("api_key", "give api_key or api_key_file, not both".into());
+            bad(key_name, format!("give {key_name} or {file_name}, not both"));
             None
         }
         (None, None) => {
-            bad("api_key", "missing: set api_key = \"${ENV_VAR}\" or api_key_file".into());
+            bad(key_name, format!("missing: set {key_name} = \"${{ENV_VAR}}\" or {file_name}"));
             None
         }
         (Some(reference), None) => match resolve_secret_reference(reference) {
             Ok(s) => Some(s),
             Err(m) => {
-                bad("api_key", m);
+                bad(key_name, m);
                 None
             }
         },
@@ -459,15 +518,30 @@ fn validate_pipeline(
             match std::fs::read_to_string(&path) {
                 Ok(s) if !s.trim().is_empty() => Some(Secret::new(s.trim())),
                 Ok(_) => {
-                    bad("api_key_file", format!("{} is empty", path.display()));
+                    bad(file_name, format!("{} is empty", path.display()));
                     None
                 }
                 Err(e) => {
-                    bad("api_key_file", format!("cannot read {}: {e}", path.display()));
+                    bad(file_name, format!("cannot read {}: {e}", path.display()));
                     None
                 }
             }
         }
+    };
+    let api_key = match secret {
+        Some(s) if livezilla && raw.password_is_md5 => {
+            let hex = s.expose().trim().to_ascii_lowercase();
+            if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                bad("password_is_md5", "the password is not 32 hex digits".into());
+            }
+            Some(Secret::new(&hex))
+        }
+        Some(s) if livezilla => {
+            use md5::Digest;
+            let digest = md5::Md5::digest(s.expose().as_bytes());
+            Some(Secret::new(digest.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+        }
+        other => other,
     };
     let tz = |key: &str, v: &str, bad: &mut dyn FnMut(&str, String)| match v.parse::<chrono_tz::Tz>() {
         Ok(t) => Some(t),
@@ -522,6 +596,9 @@ fn validate_pipeline(
     if s.batch_size == 0 {
         bad("sync.batch_size", "must be at least 1".into());
     }
+    if s.stream_concurrency == 0 {
+        bad("sync.stream_concurrency", "must be at least 1".into());
+    }
     if s.message_concurrency == 0 {
         bad("sync.message_concurrency", "must be at least 1".into());
     }
@@ -545,6 +622,7 @@ fn validate_pipeline(
         base_url: base_url?,
         account: raw.account,
         api_key: api_key?,
+        username: raw.username.clone(),
         timezone: timezone?,
         filter_timezone: filter_timezone?,
         streams,

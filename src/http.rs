@@ -41,6 +41,8 @@ pub enum Auth {
     QueryParam { name: &'static str, secret: Secret },
     /// HTTP Basic.
     Basic { user: String, password: Secret },
+    /// Two form fields of every POST (LiveZilla: `p_user`, `p_pass` = MD5 of the password).
+    Form { user_field: &'static str, user: String, secret_field: &'static str, secret: Secret },
     /// Nothing (the caller adds credentials to the form itself).
     None,
 }
@@ -51,6 +53,33 @@ pub struct HttpCounters {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
+}
+
+impl HttpCounters {
+    pub fn snapshot(&self) -> CounterSnapshot {
+        CounterSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The counters of the stream whose future is being polled: streams of one account run
+    /// concurrently over one client, and each reports its own requests, retries and 429s.
+    static STREAM_COUNTERS: Arc<HttpCounters>;
+}
+
+/// Run `fut` with its requests also counted in `counters` (see [`STREAM_COUNTERS`]).
+pub async fn counted<F: Future>(counters: Arc<HttpCounters>, fut: F) -> F::Output {
+    STREAM_COUNTERS.scope(counters, fut).await
+}
+
+/// Bump a counter of the client and, when set, of the current stream.
+fn bump(shared: &HttpCounters, which: fn(&HttpCounters) -> &AtomicU64) {
+    which(shared).fetch_add(1, Ordering::Relaxed);
+    let _ = STREAM_COUNTERS.try_with(|c| which(c).fetch_add(1, Ordering::Relaxed));
 }
 
 /// A point-in-time copy of [`HttpCounters`].
@@ -154,6 +183,10 @@ pub struct HttpClient {
     paused_until: Arc<Mutex<Option<Instant>>>,
     decoder: ErrorDecoder,
     pub counters: Arc<HttpCounters>,
+    /// The first refusal of the credentials: every later request of the account fails with it
+    /// without being sent, so concurrent streams cannot hammer a vendor that counts failed
+    /// logins towards a lockout (LiveZilla locks an account after 5 in 24 hours).
+    refused: Arc<std::sync::Mutex<Option<HttpError>>>,
 }
 
 /// One attempt's failure, with the server's Retry-After when it sent one.
@@ -182,6 +215,7 @@ impl HttpClient {
             paused_until: Arc::new(Mutex::new(None)),
             decoder,
             counters: Arc::new(HttpCounters::default()),
+            refused: Arc::new(std::sync::Mutex::new(None)),
         }
     }
 
@@ -221,12 +255,31 @@ impl HttpClient {
     }
 
     /// POST a form to `path`, parse JSON; retried as described in the module docs.
-    pub async fn post_form_json(&self, path: &str, form: Vec<(String, String)>) -> Result<Value, HttpError> {
+    pub async fn post_form_json(&self, path: &str, mut form: Vec<(String, String)>) -> Result<Value, HttpError> {
         let url = self.url(path);
+        if let Auth::Form { user_field, user, secret_field, secret } = &self.auth {
+            form.push((user_field.to_string(), user.clone()));
+            form.push((secret_field.to_string(), secret.expose().to_string()));
+        }
         self.send_with_retries(url, Some(form)).await
     }
 
     async fn send_with_retries(&self, url: Url, form: Option<Vec<(String, String)>>) -> Result<Value, HttpError> {
+        if let Some(e) = self.refused.lock().expect("refused lock").clone() {
+            return Err(e);
+        }
+        let result = self.send_with_retries_inner(url, form).await;
+        // A refused login (401, or LiveZilla's login errors) refuses the account; a 403 for one
+        // resource (a LiveAgent key without access to reports) refuses only that resource.
+        if let Err(e @ HttpError::Unauthorized { status, message, .. }) = &result
+            && (*status == 401 || message.contains("(LZAV20001)") || message.contains("(LZAV20002)"))
+        {
+            self.refused.lock().expect("refused lock").get_or_insert_with(|| e.clone());
+        }
+        result
+    }
+
+    async fn send_with_retries_inner(&self, url: Url, form: Option<Vec<(String, String)>>) -> Result<Value, HttpError> {
         let shown = redact_url(&url);
         let attempts = AtomicUsize::new(0);
         let max_wait = self.settings.retry_max_wait;
@@ -253,7 +306,7 @@ impl HttpClient {
             }
         })
         .notify(|e: &AttemptError, wait: Duration| {
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            bump(&self.counters, |c| &c.retries);
             let n = attempts.load(Ordering::Relaxed);
             telemetry::request_retried(&self.pipeline, &shown, &e.error.to_string(), wait, n);
         })
@@ -287,7 +340,7 @@ impl HttpClient {
     async fn attempt(&self, url: &Url, shown: &str, form: Option<&[(String, String)]>) -> Result<Value, AttemptError> {
         let _permit = self.in_flight.acquire().await.expect("semaphore never closed");
         self.wait_for_turn().await;
-        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        bump(&self.counters, |c| &c.requests);
         telemetry::request_sent(&self.pipeline);
         let mut req = match form {
             Some(f) => self.inner.post(url.clone()).form(f),
@@ -309,7 +362,7 @@ impl HttpClient {
         let body = resp.bytes().await.map_err(|e| plain(transport_error(e, shown, self.settings.timeout)))?;
         if status == 429 {
             self.throttle.on_throttled();
-            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            bump(&self.counters, |c| &c.throttled);
             telemetry::throttled(&self.pipeline, shown, retry_after);
             let pause = retry_after.unwrap_or(Duration::from_secs(1)).min(self.settings.retry_max_wait);
             let mut p = self.paused_until.lock().await;

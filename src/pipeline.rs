@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -160,61 +161,78 @@ pub async fn run_pipeline(
     let mut infos: Vec<_> =
         sources::streams(p.source).into_iter().filter(|s| p.streams.iter().any(|n| n == s.name)).collect();
     infos.sort_by_key(|s| s.order);
-    let mut summaries = Vec::new();
-    for info in &infos {
-        if info.mode == SyncMode::ChildOfChanged {
-            continue; // loaded by its parent stream, in the parent's units
+    source.preflight().await;
+    // Streams run `sync.stream_concurrency` at a time, in order; merged streams (built from
+    // what the others loaded, like LiveAgent agents) run after all of them.
+    let run_one = |info: sources::StreamInfo| {
+        let (source, warehouse, shutdown, run_id) = (&source, &warehouse, &shutdown, &run_id);
+        async move {
+            if shutdown.is_cancelled() {
+                return Ok(None);
+            }
+            let t0 = Instant::now();
+            let counters = std::sync::Arc::new(crate::http::HttpCounters::default());
+            let state = warehouse.load_state(&p.name, info.name).await?;
+            let mut ctx = StreamCtx {
+                pipeline: p.name.clone(),
+                stream: info.name.to_string(),
+                source: p.source.name(),
+                account: p.account.clone(),
+                run_id: run_id.clone(),
+                selected: p.streams.clone(),
+                state,
+                sync: p.sync.clone(),
+                timezone: p.timezone,
+                filter_timezone: p.filter_timezone,
+                start_date: p.start_date,
+                shutdown: shutdown.clone(),
+                warehouse: warehouse.clone(),
+                rows_written: 0,
+                quarantined: 0,
+            };
+            let result = crate::http::counted(counters.clone(), source.sync_stream(info.name, &mut ctx)).await;
+            let used: CounterSnapshot = counters.snapshot();
+            let (status, error) = match &result {
+                Ok(()) => ("succeeded", None),
+                Err(SyncError::Cancelled) => ("cancelled", Some("stopped by shutdown".to_string())),
+                Err(e) => ("failed", Some(e.to_string())),
+            };
+            if let Some(e) = &error {
+                telemetry::stream_failed(&p.name, info.name, e);
+            } else {
+                telemetry::stream_finished(&p.name, info.name, ctx.rows_written, used.requests, t0.elapsed());
+            }
+            if let Some(c) = ctx.state.cursor {
+                telemetry::watermark_lag(&p.name, info.name, (Utc::now() - c).to_std().unwrap_or_default());
+            }
+            Ok::<_, WarehouseError>(Some(StreamSummary {
+                stream: info.name.to_string(),
+                status,
+                rows: ctx.rows_written,
+                requests: used.requests,
+                retries: used.retries,
+                throttled: used.throttled,
+                quarantined: ctx.quarantined,
+                elapsed_ms: t0.elapsed().as_millis() as u64,
+                watermark: ctx.state.watermark_text(),
+                error,
+            }))
         }
-        if shutdown.is_cancelled() {
-            break;
-        }
-        let t0 = Instant::now();
-        let before: CounterSnapshot = source.http().snapshot();
-        let state = warehouse.load_state(&p.name, info.name).await?;
-        let mut ctx = StreamCtx {
-            pipeline: p.name.clone(),
-            stream: info.name.to_string(),
-            source: p.source.name(),
-            account: p.account.clone(),
-            run_id: run_id.clone(),
-            selected: p.streams.clone(),
-            state,
-            sync: p.sync.clone(),
-            timezone: p.timezone,
-            filter_timezone: p.filter_timezone,
-            start_date: p.start_date,
-            shutdown: shutdown.clone(),
-            warehouse: warehouse.clone(),
-            rows_written: 0,
-            quarantined: 0,
-        };
-        let result = source.sync_stream(info.name, &mut ctx).await;
-        let used = source.http().snapshot() - before;
-        let (status, error) = match &result {
-            Ok(()) => ("succeeded", None),
-            Err(SyncError::Cancelled) => ("cancelled", Some("stopped by shutdown".to_string())),
-            Err(e) => ("failed", Some(e.to_string())),
-        };
-        if let Some(e) = &error {
-            telemetry::stream_failed(&p.name, info.name, e);
-        } else {
-            telemetry::stream_finished(&p.name, info.name, ctx.rows_written, used.requests, t0.elapsed());
-        }
-        if let Some(c) = ctx.state.cursor {
-            telemetry::watermark_lag(&p.name, info.name, (Utc::now() - c).to_std().unwrap_or_default());
-        }
-        summaries.push(StreamSummary {
-            stream: info.name.to_string(),
-            status,
-            rows: ctx.rows_written,
-            requests: used.requests,
-            retries: used.retries,
-            throttled: used.throttled,
-            quarantined: ctx.quarantined,
-            elapsed_ms: t0.elapsed().as_millis() as u64,
-            watermark: ctx.state.watermark_text(),
-            error,
-        });
+    };
+    let runnable: Vec<_> = infos.iter().filter(|i| i.mode != SyncMode::ChildOfChanged).cloned().collect();
+    let (first, last): (Vec<_>, Vec<_>) = runnable.into_iter().partition(|i| i.mode != SyncMode::Merged);
+    let mut summaries: Vec<StreamSummary> = Vec::new();
+    for wave in [first, last] {
+        let mut done: Vec<StreamSummary> = futures::stream::iter(wave.into_iter().map(run_one))
+            .buffer_unordered(p.sync.stream_concurrency.max(1))
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        // Report in the order streams are declared, whichever finished first.
+        done.sort_by_key(|s| infos.iter().position(|i| i.name == s.stream));
+        summaries.extend(done);
     }
 
     let mut run_error = summaries.iter().find_map(|s| s.error.clone().map(|e| format!("{}: {e}", s.stream)));

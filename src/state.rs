@@ -39,6 +39,9 @@ pub struct PassState {
     /// Rows shifted between pages more than the overlap could prove safe: keep the cursor.
     #[serde(default)]
     pub unstable: bool,
+    /// A full re-scan (LiveZilla), as opposed to the trailing re-read.
+    #[serde(default)]
+    pub full: bool,
 }
 
 impl StreamState {

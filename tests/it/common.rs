@@ -65,6 +65,32 @@ impl Env {
         Env { dir, sim, config_path }
     }
 
+    /// A simulator and a LiveZilla pipeline `lz` against it (operator `apiadmin`, password in a
+    /// file; `password` overrides it, e.g. a wrong one).
+    pub async fn livezilla(sim: SimConfig, password: Option<&str>, top: &str, tables: &str) -> Env {
+        let sim = Simulator::start(sim, 0).await.expect("simulator starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+        let pass = password.map(String::from).unwrap_or_else(|| sim.state.config.lz_password.clone());
+        std::fs::write(dir.path().join("lz.pass"), pass).unwrap();
+        std::fs::write(
+            dir.path().join("desksync.toml"),
+            "[warehouse]\npath = \"w.duckdb\"\nlock_timeout = \"20s\"\n[lake]\npath = \"lake\"\n",
+        )
+        .unwrap();
+        let tables = if tables.is_empty() { FAST.to_string() } else { tables.to_string() };
+        std::fs::write(
+            dir.path().join("pipelines/lz.toml"),
+            format!(
+                "source = \"livezilla\"\nbase_url = \"{}\"\naccount = \"acme\"\nusername = \"apiadmin\"\npassword_file = \"lz.pass\"\n{top}\n{tables}",
+                sim.base_url()
+            ),
+        )
+        .unwrap();
+        let config_path = dir.path().join("desksync.toml");
+        Env { dir, sim, config_path }
+    }
+
     pub fn config(&self) -> Config {
         config::load(&self.config_path).unwrap_or_else(|e| panic!("{e}"))
     }

@@ -7,7 +7,8 @@ use crate::common::{Env, FAST, assert_equals_truth};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_killed_between_load_and_commit_resumes_exactly() {
-    let tables = format!("{FAST}page_size = 50\npage_overlap = 5\nbatch_size = 30\n");
+    // One stream at a time, so the commit the failpoint counts to is always the same one.
+    let tables = format!("{FAST}page_size = 50\npage_overlap = 5\nbatch_size = 30\nstream_concurrency = 1\n");
     let env = Env::new(SimConfig { conversations: 150, seed: 11, ..Default::default() }, "", &tables).await;
     // Commits: 1 departments, 2 tags, 3 rows 0-29, 4 rows 30-49 (page done: offset 45),
     // 5 rows 45-74 — the process aborts inside this one, after loading and before COMMIT.
