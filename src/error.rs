@@ -13,7 +13,7 @@ pub enum HttpError {
     Unreachable { url: String, reason: String },
     #[error("{url} did not answer within {timeout:?}")]
     Timeout { url: String, timeout: Duration },
-    #[error("{url} refused the credentials (HTTP {status}): {message}. Check the API key")]
+    #[error("{url} refused the credentials (HTTP {status}): {message}. Check the credentials; this is not retried")]
     Unauthorized { url: String, status: u16, message: String },
     #[error("{url} was not found (HTTP 404): {message}. Check base_url")]
     NotFound { url: String, message: String },

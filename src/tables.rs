@@ -667,6 +667,26 @@ pub const REPORT_SLA_LOG: TableDef = report(
     &["source", "account", "scope", "window_start", "sla_log_id"],
 );
 
+/// Internal comments operators attach to ticket messages (LiveZilla), replaced with every read
+/// of the ticket.
+pub const TICKET_COMMENTS: TableDef = upsert(
+    "ticket_comments",
+    &[
+        ("source", Text),
+        ("account", Text),
+        ("ticket_id", Text),
+        ("comment_id", Text),
+        ("message_id", Text),
+        ("operator_id", Text),
+        ("created_at", Timestamp),
+        ("comment", Text),
+        ("content_hash", Text),
+        ("raw", Text),
+        ("synced_at", Timestamp),
+    ],
+    &["source", "account", "ticket_id", "comment_id"],
+);
+
 /// Every declared table, in the order `desksync` lists them.
 pub const ALL: &[&TableDef] = &[
     &CUSTOMERS,
@@ -695,6 +715,7 @@ pub const ALL: &[&TableDef] = &[
     &REPORT_LOAD,
     &REPORT_SLA_COMPLIANCE,
     &REPORT_SLA_LOG,
+    &TICKET_COMMENTS,
 ];
 
 /// The `CREATE TABLE` statement the model implies for `def` (used to write and check

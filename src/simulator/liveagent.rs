@@ -60,6 +60,9 @@ pub struct SimConfig {
     /// Zone it reads filter values in.
     pub filter_timezone: Tz,
     pub order: ListOrder,
+    /// LiveZilla: the operator with API permission and the password the simulator accepts.
+    pub lz_user: String,
+    pub lz_password: String,
     /// Requests allowed per API key in a sliding window; past it, 429 with `Retry-After`.
     /// `None`: unlimited.
     pub rate_limit: Option<RateLimit>,
@@ -86,6 +89,8 @@ impl Default for SimConfig {
             history_days: 365,
             history_end: history_end(),
             api_key: "sim-liveagent-key".into(),
+            lz_user: "apiadmin".into(),
+            lz_password: "sim-livezilla-pass".into(),
             timezone: Tz::UTC,
             filter_timezone: Tz::UTC,
             order: ListOrder::ChangedAsc,

@@ -16,6 +16,7 @@
 
 pub mod liveagent;
 pub mod liveagent_catalog;
+pub mod livezilla;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -67,6 +68,8 @@ fn one() -> u32 {
 /// State shared by every handler of the simulator.
 pub struct SimState {
     pub la: Mutex<LaData>,
+    /// LiveZilla logins and archiving (the data is `la`'s).
+    pub lz: Mutex<livezilla::LzState>,
     pub config: SimConfig,
     faults: Mutex<VecDeque<FaultRule>>,
     stats: Mutex<BTreeMap<String, u64>>,
@@ -123,6 +126,7 @@ impl Simulator {
     pub async fn start(config: SimConfig, port: u16) -> std::io::Result<Simulator> {
         let state = Arc::new(SimState {
             la: Mutex::new(LaData::generate(&config)),
+            lz: Mutex::new(livezilla::LzState::default()),
             config,
             faults: Mutex::new(VecDeque::new()),
             stats: Mutex::new(BTreeMap::new()),
@@ -130,6 +134,7 @@ impl Simulator {
         });
         let app = Router::new()
             .merge(liveagent::router())
+            .merge(livezilla::router())
             .layer(middleware::from_fn_with_state(state.clone(), fault_layer))
             .route("/_sim/faults", post(post_faults))
             .route("/_sim/mutate", post(post_mutate))

@@ -481,6 +481,7 @@ impl LiveAgent {
                     max_seen: None,
                     started_at: server_now.unwrap_or_else(Utc::now),
                     unstable: false,
+                    full: false,
                 }
             }
         };

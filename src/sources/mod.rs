@@ -13,6 +13,7 @@
 
 pub mod liveagent;
 pub mod liveagent_catalog;
+pub mod livezilla;
 pub mod paging;
 
 use crate::config::PipelineConfig;
@@ -25,14 +26,16 @@ use crate::pipeline::StreamCtx;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SourceKind {
     LiveAgent,
+    LiveZilla,
 }
 
 impl SourceKind {
-    pub const ALL: &'static [SourceKind] = &[SourceKind::LiveAgent];
+    pub const ALL: &'static [SourceKind] = &[SourceKind::LiveAgent, SourceKind::LiveZilla];
 
     pub fn name(self) -> &'static str {
         match self {
             SourceKind::LiveAgent => "liveagent",
+            SourceKind::LiveZilla => "livezilla",
         }
     }
 
@@ -97,6 +100,7 @@ pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
             v.sort_by_key(|s| s.order);
             v
         }
+        SourceKind::LiveZilla => livezilla::STREAMS.to_vec(),
     }
 }
 
@@ -114,18 +118,21 @@ pub fn default_stream_names(kind: SourceKind) -> Vec<&'static str> {
 pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
     match cfg.source {
         SourceKind::LiveAgent => liveagent::http_client(cfg),
+        SourceKind::LiveZilla => livezilla::http_client(cfg),
     }
 }
 
 /// A configured connector instance.
 pub enum Source {
     LiveAgent(liveagent::LiveAgent),
+    LiveZilla(livezilla::LiveZilla),
 }
 
 impl Source {
     pub fn new(cfg: &PipelineConfig, http: HttpClient) -> Source {
         match cfg.source {
             SourceKind::LiveAgent => Source::LiveAgent(liveagent::LiveAgent::new(cfg, http)),
+            SourceKind::LiveZilla => Source::LiveZilla(livezilla::LiveZilla::new(cfg, http)),
         }
     }
 
@@ -133,6 +140,18 @@ impl Source {
     pub async fn check(&self) -> Result<String, SyncError> {
         match self {
             Source::LiveAgent(s) => s.check().await,
+            Source::LiveZilla(s) => s.check().await,
+        }
+    }
+
+    /// Before the streams start (concurrently): vendors that lock an account after failed
+    /// logins get one login first, so a wrong password costs one attempt, not one per stream
+    /// (the client then refuses every later request itself).
+    pub async fn preflight(&self) {
+        if let Source::LiveZilla(s) = self
+            && let Err(e) = s.check().await
+        {
+            tracing::warn!("login check failed: {e}");
         }
     }
 
@@ -141,12 +160,14 @@ impl Source {
     pub async fn sync_stream(&self, stream: &str, ctx: &mut StreamCtx) -> Result<(), SyncError> {
         match self {
             Source::LiveAgent(s) => s.sync_stream(stream, ctx).await,
+            Source::LiveZilla(s) => s.sync_stream(stream, ctx).await,
         }
     }
 
     pub fn http(&self) -> &HttpClient {
         match self {
             Source::LiveAgent(s) => &s.http,
+            Source::LiveZilla(s) => &s.http,
         }
     }
 }

@@ -7,5 +7,6 @@ mod config;
 mod crash;
 mod faults;
 mod liveagent;
+mod livezilla;
 mod locking;
 mod schema;
