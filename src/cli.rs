@@ -77,9 +77,12 @@ enum Command {
         #[command(subcommand)]
         action: StateAction,
     },
-    /// Run the simulator as a standalone server on 127.0.0.1 until Ctrl-C.
+    /// Run the simulator as a standalone server on 127.0.0.1 until Ctrl-C. It speaks every
+    /// vendor at once, from one data set: LiveAgent under /api/…, LiveZilla at /api/v2/api.php
+    /// (operator `apiadmin`, see --lz-password).
     Simulate {
-        #[arg(long, value_enum, default_value_t = Vendor::Liveagent)]
+        /// Accepted for scripts written against older versions; every vendor is served.
+        #[arg(long, value_enum, default_value_t = Vendor::All)]
         vendor: Vendor,
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 8089)]
@@ -91,6 +94,9 @@ enum Command {
         /// The API key the simulator accepts.
         #[arg(long, default_value = "sim-liveagent-key")]
         api_key: String,
+        /// The password of LiveZilla operator `apiadmin`.
+        #[arg(long, default_value = "sim-livezilla-pass")]
+        lz_password: String,
         /// Time zone the simulated account reports times in.
         #[arg(long, default_value = "UTC")]
         timezone: String,
@@ -136,7 +142,9 @@ enum StateAction {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Vendor {
+    All,
     Liveagent,
+    Livezilla,
 }
 
 fn init_logging(format: LogFormat, verbose: u8, default: &str) {
@@ -292,13 +300,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { vendor: Vendor::Liveagent, port, conversations, seed, api_key, timezone, rate_limit } => {
+        Command::Simulate { vendor: _, port, conversations, seed, api_key, lz_password, timezone, rate_limit } => {
             let tz: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow!("'{timezone}' is not an IANA time zone"))?;
             let sim = Simulator::start(
                 SimConfig {
                     seed,
                     conversations,
                     api_key,
+                    lz_password,
                     timezone: tz,
                     filter_timezone: tz,
                     rate_limit: rate_limit.map(desksync::simulator::RateLimit::per_minute),
@@ -310,7 +319,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             .with_context(|| format!("binding 127.0.0.1:{port}"))?;
             println!("listening on {}", sim.base_url());
             std::io::stdout().flush().ok();
-            eprintln!("LiveAgent API v1 simulator with {conversations} conversations (seed {seed}); Ctrl-C to stop");
+            eprintln!(
+                "simulator with {conversations} conversations (seed {seed}): LiveAgent API v1 at {0}/api/…, \
+                 LiveZilla API v2 at {0}/api/v2/api.php; Ctrl-C to stop",
+                sim.base_url()
+            );
             sim.run_until_ctrl_c().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -362,7 +375,13 @@ fn print_summary(s: &RunSummary) {
 }
 
 /// Write a demo/bench configuration pointing at a simulator.
-fn write_sim_config(dir: &Path, base_url: &str, api_key: &str, rate_per_minute: u32) -> Result<PathBuf> {
+fn write_sim_config(
+    dir: &Path,
+    base_url: &str,
+    api_key: &str,
+    rate_per_minute: u32,
+    livezilla_password: Option<&str>,
+) -> Result<PathBuf> {
     std::fs::create_dir_all(dir.join("pipelines"))?;
     std::fs::create_dir_all(dir.join("secrets"))?;
     std::fs::write(dir.join("secrets/liveagent.key"), api_key)?;
@@ -387,6 +406,22 @@ fn write_sim_config(dir: &Path, base_url: &str, api_key: &str, rate_per_minute: 
              message_concurrency = 8\n"
         ),
     )?;
+    if let Some(password) = livezilla_password {
+        std::fs::write(dir.join("secrets/livezilla.password"), password)?;
+        std::fs::write(
+            dir.join("pipelines/livezilla-demo.toml"),
+            format!(
+                "# Written by `desksync demo`: the built-in LiveZilla simulator (same data set).\n\
+                 source = \"livezilla\"\n\
+                 base_url = \"{base_url}\"\n\
+                 account = \"demo\"\n\
+                 username = \"apiadmin\"\n\
+                 password_file = \"secrets/livezilla.password\"\n\n\
+                 [http]\n\
+                 rate_limit_per_minute = {rate_per_minute}\n"
+            ),
+        )?;
+    }
     Ok(dir.join("desksync.toml"))
 }
 
@@ -395,8 +430,17 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
     let sim = Simulator::start(SimConfig { seed, conversations, ..Default::default() }, 0)
         .await
         .context("starting the simulator on 127.0.0.1")?;
-    println!("simulator: LiveAgent API v1 at {} ({conversations} conversations, seed {seed})", sim.base_url());
-    let config_path = write_sim_config(dir, &sim.base_url(), &sim.state.config.api_key, 600_000)?;
+    println!(
+        "simulator: LiveAgent API v1 and LiveZilla API v2 at {} ({conversations} conversations, seed {seed})",
+        sim.base_url()
+    );
+    let config_path = write_sim_config(
+        dir,
+        &sim.base_url(),
+        &sim.state.config.api_key,
+        600_000,
+        Some(&sim.state.config.lz_password),
+    )?;
     let config = load_config(&config_path)?;
     let mut ok = true;
     for p in &config.pipelines {
@@ -413,8 +457,8 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
         "lake {}: Parquet, partitioned by source/account (and created_month, captured_month or window_month)",
         config.lake_path.display()
     );
-    let query = "SELECT channel, status, count(*) AS tickets, sum(messages_in + messages_out) AS message_groups
-FROM tickets GROUP BY ALL ORDER BY tickets DESC LIMIT 8";
+    let query = "SELECT source, channel, status, count(*) AS tickets, sum(messages_in + messages_out) AS messages
+FROM tickets GROUP BY ALL ORDER BY tickets DESC LIMIT 10";
     let q = query.to_string();
     let table = wh
         .with_conn(move |c| {
@@ -468,7 +512,7 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: O
     let base_url =
         line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow!("simulator said: {line}"))?.to_string();
     let result = async {
-        let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", rate_limit.unwrap_or(6_000_000))?;
+        let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", rate_limit.unwrap_or(6_000_000), None)?;
         let config = load_config(&config_path)?;
         let p = &config.pipelines[0];
         println!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");

@@ -16,7 +16,8 @@
 //! * [`warehouse`]: DuckDB: migrations, transactional upsert + state, run history, quarantine.
 //! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
 //! * [`state`]: the versioned per-stream state format.
-//! * [`simulator`]: LiveAgent (and later the other vendors) on 127.0.0.1 for demo, tests, benches.
+//! * [`simulator`]: LiveAgent and LiveZilla on 127.0.0.1, from one data set, for demo, tests,
+//!   benches.
 //! * [`telemetry`]: named events: log line + Prometheus counter in one place.
 //! * [`timez`]: vendor wall-clock times ⇄ UTC, DST edges included.
 //!

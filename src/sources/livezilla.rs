@@ -17,8 +17,9 @@
 //! * **Created-time windows.** `p_created_after`/`p_created_before` (unix seconds, strict `>`
 //!   and `<`, compared with the first message's time) select a window `[a, b)`; `p_limit`
 //!   (`sync.page_size`, at most 500, so one answer stays well inside the server's 30 s PHP
-//!   limit) caps it. A window that comes back full may have lost rows, so it is split in half
-//!   and both halves are read again, down to one second (read with `p_limit=0`, all).
+//!   limit) caps it. A window that comes back full may have lost rows, so it is halved and read
+//!   again, down to one second (read with `p_limit=0`, all); a sparse window doubles the next
+//!   one (up to 64 × `sync.window`), so empty years cost a few requests.
 //! * **Changes** (replies, status, comments, reassignment) do not move a ticket's created time,
 //!   so every run re-reads the tickets created in the last `sync.reread_window` (30 days), and
 //!   every `sync.full_rescan_every` (1 day) all of them. Only tickets whose content hash changed
@@ -695,29 +696,23 @@ impl LiveZilla {
         };
         let until = pass.started_at.timestamp() + 1;
         let limit = ctx.sync.page_size.clamp(1, MAX_LIMIT);
-        let step = ctx.sync.window.as_secs().max(1) as i64;
-        // Windows [a, b) oldest first; a full answer is split and both halves read again.
-        let from = pass.since.map_or(start.timestamp(), |t| t.timestamp());
-        let mut stack: Vec<(i64, i64)> = Vec::new();
-        let mut a = from;
-        while a < until {
-            let b = (a + step).min(until);
-            stack.push((a, b));
-            a = b;
-        }
-        stack.reverse();
+        let base_step = ctx.sync.window.as_secs().max(1) as i64;
+        // Windows [a, a + step) oldest first. A full answer may have lost rows: halve the step
+        // and read again. A sparse one doubles the step (up to 64 windows), so years without
+        // tickets cost a few requests, not one per week.
+        let mut a = pass.since.map_or(start.timestamp(), |t| t.timestamp());
+        let mut step = base_step;
         let mut pending = Parsed::default();
         let mut read_since_commit = 0usize;
         let mut splits = 0u64;
-        while let Some((a, b)) = stack.pop() {
+        while a < until {
             ctx.check_shutdown()?;
+            let b = (a + step).min(until);
             let answer = self.list(ctx, listing, a, b, limit).await?;
             let count = items(&answer, list_key(listing), item_key(listing))?.len();
             let answer = if count >= limit {
                 if b - a > 1 {
-                    let mid = a + (b - a) / 2;
-                    stack.push((mid, b));
-                    stack.push((a, mid));
+                    step = ((b - a) / 2).max(1);
                     splits += 1;
                     tracing::debug!(pipeline = %ctx.pipeline, a, b, count, "window full: splitting");
                     continue;
@@ -727,6 +722,9 @@ impl LiveZilla {
             } else {
                 answer
             };
+            if count < limit / 4 {
+                step = (step * 2).min(base_step * 64);
+            }
             let now = Utc::now();
             let parsed = match listing {
                 Listing::Tickets => parse_tickets(&answer, &ctx.account, now)?,
@@ -739,9 +737,9 @@ impl LiveZilla {
             }
             read_since_commit += parsed.tickets.len();
             merge(&mut pending, parsed);
+            a = b;
             pass.since = DateTime::from_timestamp(b, 0);
-            let last = stack.is_empty();
-            if last || read_since_commit >= ctx.sync.batch_size {
+            if a >= until || read_since_commit >= ctx.sync.batch_size {
                 self.commit_window(ctx, std::mem::take(&mut pending), &state, &pass).await?;
                 read_since_commit = 0;
             }

@@ -337,3 +337,56 @@ async fn the_client_treats_a_php_error_page_as_an_error() {
     assert!(matches!(e, desksync::error::HttpError::NotJson { status: 200, .. }), "{e}");
     assert!(!e.is_transient());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulator_locks_an_operator_out_after_five_wrong_passwords() {
+    let env = Env::livezilla(sim(5), None, "", "").await;
+    let url = format!("{}/api/v2/api.php", env.sim.base_url());
+    let client = reqwest::Client::new();
+    let right = desksync::simulator::livezilla::md5_hex(&env.sim.state.config.lz_password);
+    let post = |pass: String| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let r = client
+                .post(url)
+                .form(&[("p_user", "APIADMIN".to_string()), ("p_pass", pass), ("p_tickets_list", "1".into())])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(post(right.clone()).await.0, 200, "user names are case-insensitive");
+    for _ in 0..5 {
+        let (status, body) = post(desksync::simulator::livezilla::md5_hex("wrong")).await;
+        assert_eq!((status, body.contains("LZAV20001")), (403, true));
+    }
+    let (status, body) = post(right).await;
+    assert_eq!(status, 403, "locked out even with the right password: {body}");
+    assert!(body.contains("LZAV20001"));
+    // JSON bodies are not read at all.
+    let r = client.post(&url).json(&serde_json::json!({"p_tickets_list": 1})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chat_archived_after_the_run_that_passed_its_start_is_picked_up_next_run() {
+    let env = Env::livezilla(sim(80), None, "streams = [\"chats\"]", "").await;
+    // The newest chat is still running during the first run: not listed yet.
+    let (conv, chat_id) = env.sim.with_data(|d| {
+        let c = d.conversations.values().filter(|c| is_chat(c)).max_by_key(|c| first_message_time(c)).unwrap();
+        (c.id.clone(), format!("chat-{}", lz_id(c)))
+    });
+    env.sim.state.lz.lock().unwrap().unarchived.push(conv);
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{chat_id}'")), 0);
+    // Archived now; its start is before the cursor, but inside the trailing re-read.
+    env.sim.state.lz.lock().unwrap().unarchived.clear();
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(
+        env.stream(&s, "chats").rows as i64,
+        1 + env.count(&format!("SELECT count(*) FROM messages WHERE ticket_id = '{chat_id}'"))
+    );
+    assert_eq!(env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{chat_id}'")), 1);
+}
