@@ -79,7 +79,8 @@ enum Command {
     },
     /// Run the simulator as a standalone server on 127.0.0.1 until Ctrl-C. It speaks every
     /// vendor at once, from one data set: LiveAgent under /api/…, LiveZilla at /api/v2/api.php
-    /// (operator `apiadmin`, see --lz-password).
+    /// (operator `apiadmin`, see --lz-password), Liveforce under /ticket/…, /lead/… (Basic auth
+    /// `lf-admin:sim-liveforce-pass`).
     Simulate {
         /// Accepted for scripts written against older versions; every vendor is served.
         #[arg(long, value_enum, default_value_t = Vendor::All)]
@@ -145,6 +146,7 @@ enum Vendor {
     All,
     Liveagent,
     Livezilla,
+    Liveforce,
 }
 
 fn init_logging(format: LogFormat, verbose: u8, default: &str) {
@@ -321,7 +323,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             std::io::stdout().flush().ok();
             eprintln!(
                 "simulator with {conversations} conversations (seed {seed}): LiveAgent API v1 at {0}/api/…, \
-                 LiveZilla API v2 at {0}/api/v2/api.php; Ctrl-C to stop",
+                 LiveZilla API v2 at {0}/api/v2/api.php, Liveforce at {0}/ticket/… (Basic lf-admin); Ctrl-C to stop",
                 sim.base_url()
             );
             sim.run_until_ctrl_c().await;
@@ -382,6 +384,7 @@ fn write_sim_config(
     rate_per_minute: u32,
     livezilla_password: Option<&str>,
 ) -> Result<PathBuf> {
+    let demo = livezilla_password.is_some();
     std::fs::create_dir_all(dir.join("pipelines"))?;
     std::fs::create_dir_all(dir.join("secrets"))?;
     std::fs::write(dir.join("secrets/liveagent.key"), api_key)?;
@@ -422,6 +425,22 @@ fn write_sim_config(
             ),
         )?;
     }
+    if demo {
+        std::fs::write(dir.join("secrets/liveforce.password"), "sim-liveforce-pass")?;
+        std::fs::write(
+            dir.join("pipelines/liveforce-demo.toml"),
+            format!(
+                "# Written by `desksync demo`: the built-in Liveforce (Perfex) simulator (same data set).\n\
+                 source = \"liveforce\"\n\
+                 base_url = \"{base_url}\"\n\
+                 account = \"demo\"\n\
+                 username = \"lf-admin\"\n\
+                 password_file = \"secrets/liveforce.password\"\n\n\
+                 [http]\n\
+                 rate_limit_per_minute = {rate_per_minute}\n"
+            ),
+        )?;
+    }
     Ok(dir.join("desksync.toml"))
 }
 
@@ -431,7 +450,7 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
         .await
         .context("starting the simulator on 127.0.0.1")?;
     println!(
-        "simulator: LiveAgent API v1 and LiveZilla API v2 at {} ({conversations} conversations, seed {seed})",
+        "simulator: LiveAgent, LiveZilla and Liveforce at {} ({conversations} conversations, seed {seed})",
         sim.base_url()
     );
     let config_path = write_sim_config(

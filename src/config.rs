@@ -143,6 +143,39 @@ pub struct PipelineFile {
     pub http: HttpSettings,
     #[serde(default)]
     pub sync: SyncSettings,
+    /// Liveforce only: paths and paging of its list calls, which its documentation does not
+    /// give (see `desksync streams`: inferred parts are marked).
+    #[serde(default)]
+    pub liveforce: LiveforceSettings,
+}
+
+/// `[liveforce]` of a pipeline. The defaults follow the documented call's style
+/// (`/ticket/create`) and Perfex's paging; every one can be overridden.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LiveforceSettings {
+    /// Name of the page-number parameter. Default: `page`.
+    pub page_param: String,
+    /// Name of the page-size parameter. Default: `per_page`.
+    pub per_page_param: String,
+    /// Rows asked per page (Perfex silently clamps to 100; desksync copes either way).
+    /// Default: `100`.
+    pub per_page: usize,
+    /// Path overrides by call name (`tickets`, `ticket_details`, `ticket_statuses`, `staff`,
+    /// `call_logs`, `leads`, `lead_notes`, `leads_by_status`, `leads_summary`, `deals`,
+    /// `deal_sources`, `deal_stages`, `deal_services`); `{id}` stands for the record's id.
+    pub paths: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for LiveforceSettings {
+    fn default() -> Self {
+        LiveforceSettings {
+            page_param: "page".into(),
+            per_page_param: "per_page".into(),
+            per_page: 100,
+            paths: Default::default(),
+        }
+    }
 }
 
 fn default_tz() -> String {
@@ -274,8 +307,9 @@ pub struct PipelineConfig {
     pub account: String,
     /// The credential: LiveAgent's API key; LiveZilla's password as MD5 hex.
     pub api_key: Secret,
-    /// LiveZilla's operator login id.
+    /// LiveZilla's operator login id; Liveforce's Basic-auth user.
     pub username: Option<String>,
+    pub liveforce: LiveforceSettings,
     pub timezone: chrono_tz::Tz,
     pub filter_timezone: chrono_tz::Tz,
     pub streams: Vec<String>,
@@ -479,12 +513,13 @@ fn validate_pipeline(
     // The credential: LiveAgent's API key, or LiveZilla's password (kept as its MD5 hex,
     // which is what the API takes).
     let livezilla = source == Some(SourceKind::LiveZilla);
-    let (key_name, file_name, reference, secret_file) = if livezilla {
+    let uses_password = livezilla || source == Some(SourceKind::Liveforce);
+    let (key_name, file_name, reference, secret_file) = if uses_password {
         if raw.api_key.is_some() || raw.api_key_file.is_some() {
-            bad("api_key", "livezilla authenticates with username and password, not an API key".into());
+            bad("api_key", format!("{} authenticates with username and password, not an API key", raw.source));
         }
         if raw.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
-            bad("username", "missing: the LiveZilla operator's login id".into());
+            bad("username", "missing: the login the API accepts".into());
         }
         ("password", "password_file", &raw.password, &raw.password_file)
     } else {
@@ -492,7 +527,7 @@ fn validate_pipeline(
             [("username", raw.username.is_some()), ("password", raw.password.is_some() || raw.password_file.is_some())]
         {
             if given {
-                bad(key, format!("only livezilla pipelines take {key}"));
+                bad(key, format!("only livezilla and liveforce pipelines take {key}"));
             }
         }
         ("api_key", "api_key_file", &raw.api_key, &raw.api_key_file)
@@ -529,6 +564,10 @@ fn validate_pipeline(
         }
     };
     let api_key = match secret {
+        Some(_) if raw.password_is_md5 && !livezilla => {
+            bad("password_is_md5", "only livezilla takes an MD5 password".into());
+            None
+        }
         Some(s) if livezilla && raw.password_is_md5 => {
             let hex = s.expose().trim().to_ascii_lowercase();
             if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -599,6 +638,18 @@ fn validate_pipeline(
     if s.stream_concurrency == 0 {
         bad("sync.stream_concurrency", "must be at least 1".into());
     }
+    let lf = &raw.liveforce;
+    if lf.per_page == 0 {
+        bad("liveforce.per_page", "must be at least 1".into());
+    }
+    for (call, path) in &lf.paths {
+        if !crate::sources::liveforce::CALLS.iter().any(|(c, _)| c == call) {
+            let known: Vec<&str> = crate::sources::liveforce::CALLS.iter().map(|(c, _)| *c).collect();
+            bad(&format!("liveforce.paths.{call}"), format!("unknown call (known: {})", known.join(", ")));
+        } else if !path.starts_with('/') {
+            bad(&format!("liveforce.paths.{call}"), format!("'{path}' must start with /"));
+        }
+    }
     if s.message_concurrency == 0 {
         bad("sync.message_concurrency", "must be at least 1".into());
     }
@@ -623,6 +674,7 @@ fn validate_pipeline(
         account: raw.account,
         api_key: api_key?,
         username: raw.username.clone(),
+        liveforce: raw.liveforce.clone(),
         timezone: timezone?,
         filter_timezone: filter_timezone?,
         streams,

@@ -411,9 +411,18 @@ fn transport_error(e: reqwest::Error, shown: &str, timeout: Duration) -> HttpErr
     HttpError::Unreachable { url: shown.into(), reason }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
+/// `Retry-After` as seconds or an HTTP date; without it, `X-RateLimit-Reset` (seconds to wait,
+/// or a unix time when it is that large), as Perfex-style APIs send with their 429s.
 pub fn parse_retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let Some(v) = h.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::trim) else {
+        let reset: f64 = h.get("x-ratelimit-reset")?.to_str().ok()?.trim().parse().ok()?;
+        if !reset.is_finite() || reset < 0.0 {
+            return None;
+        }
+        let now = chrono::Utc::now().timestamp() as f64;
+        let secs = if reset > 1.0e9 { (reset - now).max(0.0) } else { reset };
+        return Some(Duration::from_secs_f64(secs));
+    };
     if let Ok(secs) = v.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }
@@ -471,5 +480,12 @@ mod tests {
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
         h.insert(reqwest::header::RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
         assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-ratelimit-reset", "12".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(12)));
+        let at = chrono::Utc::now().timestamp() + 30;
+        h.insert("x-ratelimit-reset", at.to_string().parse().unwrap());
+        let d = parse_retry_after(&h).unwrap();
+        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
     }
 }

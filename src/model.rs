@@ -159,6 +159,8 @@ impl Table {
                 ("content_hash", Text),
                 ("raw", Text),
                 ("synced_at", Timestamp),
+                ("priority", Text),
+                ("merged_into", Text),
             ],
             Table::Messages => &[
                 ("source", Text),
@@ -344,6 +346,10 @@ pub struct TicketRow {
     pub raw: String,
     #[serde(with = "ts::required")]
     pub synced_at: DateTime<Utc>,
+    /// The vendor's priority (Liveforce: 1 Low, 2 Medium, 3 High). Added by schema 004.
+    pub priority: Option<String>,
+    /// Set when the ticket was merged into another one (that one's id). Added by schema 004.
+    pub merged_into: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

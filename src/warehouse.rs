@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "001_core.sql", include_str!("../schema/001_core.sql")),
     (2, "002_liveagent.sql", include_str!("../schema/002_liveagent.sql")),
     (3, "003_livezilla.sql", include_str!("../schema/003_livezilla.sql")),
+    (4, "004_liveforce.sql", include_str!("../schema/004_liveforce.sql")),
 ];
 
 /// Everything one transaction writes for a stream.

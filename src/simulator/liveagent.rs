@@ -63,6 +63,9 @@ pub struct SimConfig {
     /// LiveZilla: the operator with API permission and the password the simulator accepts.
     pub lz_user: String,
     pub lz_password: String,
+    /// Liveforce: the Basic-auth credentials the simulator accepts.
+    pub lf_user: String,
+    pub lf_password: String,
     /// Requests allowed per API key in a sliding window; past it, 429 with `Retry-After`.
     /// `None`: unlimited.
     pub rate_limit: Option<RateLimit>,
@@ -91,6 +94,8 @@ impl Default for SimConfig {
             api_key: "sim-liveagent-key".into(),
             lz_user: "apiadmin".into(),
             lz_password: "sim-livezilla-pass".into(),
+            lf_user: "lf-admin".into(),
+            lf_password: "sim-liveforce-pass".into(),
             timezone: Tz::UTC,
             filter_timezone: Tz::UTC,
             order: ListOrder::ChangedAsc,
@@ -217,6 +222,8 @@ pub struct LaData {
     pub extra_raw: Vec<Value>,
     /// Customers, companies, knowledge base, widgets… (see `liveagent_catalog`).
     pub catalog: super::liveagent_catalog::CatalogData,
+    /// Liveforce's leads and deals (its tickets, staff and calls are the conversations).
+    pub liveforce: super::liveforce::LfData,
 }
 
 const SUBJECTS: &[&str] = &[
@@ -301,6 +308,7 @@ impl LaData {
             broken_messages: Vec::new(),
             extra_raw: Vec::new(),
             catalog: super::liveagent_catalog::CatalogData::generate(cfg),
+            liveforce: super::liveforce::LfData::generate(cfg),
         };
         let end = cfg.history_end;
         let span = cfg.history_days.max(1) * 86_400;
@@ -309,6 +317,12 @@ impl LaData {
             let created = end - Duration::seconds(offset);
             let c = data.new_conversation(created, end);
             data.conversations.insert(c.id.clone(), c);
+        }
+        // Liveforce: every 25th ticket was merged into the one before it.
+        let mut ids: Vec<u64> = data.conversations.values().map(super::liveforce::lf_id).collect();
+        ids.sort();
+        for i in (25..ids.len()).step_by(25) {
+            data.liveforce.merged.insert(ids[i], ids[i - 1]);
         }
         data
     }

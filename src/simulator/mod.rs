@@ -16,6 +16,7 @@
 
 pub mod liveagent;
 pub mod liveagent_catalog;
+pub mod liveforce;
 pub mod livezilla;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -135,6 +136,7 @@ impl Simulator {
         let app = Router::new()
             .merge(liveagent::router())
             .merge(livezilla::router())
+            .merge(liveforce::router())
             .layer(middleware::from_fn_with_state(state.clone(), fault_layer))
             .route("/_sim/faults", post(post_faults))
             .route("/_sim/mutate", post(post_mutate))

@@ -384,6 +384,8 @@ fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Res
         content_hash: Some(content_hash(t)),
         raw: raw.to_string(),
         synced_at: now,
+        priority: None,
+        merged_into: None,
     });
     out.messages.extend(ticket_messages);
     Ok(())
@@ -479,6 +481,8 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
                 content_hash: Some(content_hash(c)),
                 raw: raw.to_string(),
                 synced_at: now,
+                priority: None,
+                merged_into: None,
             };
             Ok((ticket, msgs))
         };

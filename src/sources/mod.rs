@@ -13,6 +13,7 @@
 
 pub mod liveagent;
 pub mod liveagent_catalog;
+pub mod liveforce;
 pub mod livezilla;
 pub mod paging;
 
@@ -27,15 +28,17 @@ use crate::pipeline::StreamCtx;
 pub enum SourceKind {
     LiveAgent,
     LiveZilla,
+    Liveforce,
 }
 
 impl SourceKind {
-    pub const ALL: &'static [SourceKind] = &[SourceKind::LiveAgent, SourceKind::LiveZilla];
+    pub const ALL: &'static [SourceKind] = &[SourceKind::LiveAgent, SourceKind::LiveZilla, SourceKind::Liveforce];
 
     pub fn name(self) -> &'static str {
         match self {
             SourceKind::LiveAgent => "liveagent",
             SourceKind::LiveZilla => "livezilla",
+            SourceKind::Liveforce => "liveforce",
         }
     }
 
@@ -60,6 +63,9 @@ pub enum SyncMode {
     ReportWindows,
     /// Merged from several endpoints (LiveAgent agents).
     Merged,
+    /// Listed whole every run (no change filter exists); only records whose content hash
+    /// changed are written.
+    ChangedByHash,
 }
 
 impl SyncMode {
@@ -71,6 +77,7 @@ impl SyncMode {
             SyncMode::Snapshot => "snapshot (append)",
             SyncMode::ReportWindows => "report day windows",
             SyncMode::Merged => "merged",
+            SyncMode::ChangedByHash => "full list, changed by hash",
         }
     }
 }
@@ -101,6 +108,7 @@ pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
             v
         }
         SourceKind::LiveZilla => livezilla::STREAMS.to_vec(),
+        SourceKind::Liveforce => liveforce::STREAMS.to_vec(),
     }
 }
 
@@ -119,6 +127,7 @@ pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
     match cfg.source {
         SourceKind::LiveAgent => liveagent::http_client(cfg),
         SourceKind::LiveZilla => livezilla::http_client(cfg),
+        SourceKind::Liveforce => liveforce::http_client(cfg),
     }
 }
 
@@ -126,6 +135,7 @@ pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
 pub enum Source {
     LiveAgent(liveagent::LiveAgent),
     LiveZilla(livezilla::LiveZilla),
+    Liveforce(liveforce::Liveforce),
 }
 
 impl Source {
@@ -133,6 +143,7 @@ impl Source {
         match cfg.source {
             SourceKind::LiveAgent => Source::LiveAgent(liveagent::LiveAgent::new(cfg, http)),
             SourceKind::LiveZilla => Source::LiveZilla(livezilla::LiveZilla::new(cfg, http)),
+            SourceKind::Liveforce => Source::Liveforce(liveforce::Liveforce::new(cfg, http)),
         }
     }
 
@@ -141,16 +152,21 @@ impl Source {
         match self {
             Source::LiveAgent(s) => s.check().await,
             Source::LiveZilla(s) => s.check().await,
+            Source::Liveforce(s) => s.check().await,
         }
     }
 
     /// Before the streams start (concurrently): vendors that lock an account after failed
-    /// logins get one login first, so a wrong password costs one attempt, not one per stream
+    /// logins (LiveZilla), or whose Basic auth would fail every stream (Liveforce), get one
+    /// login first, so a wrong password costs one attempt, not one per stream
     /// (the client then refuses every later request itself).
     pub async fn preflight(&self) {
-        if let Source::LiveZilla(s) = self
-            && let Err(e) = s.check().await
-        {
+        let checked = match self {
+            Source::LiveZilla(s) => s.check().await,
+            Source::Liveforce(s) => s.check().await,
+            Source::LiveAgent(_) => return,
+        };
+        if let Err(e) = checked {
             tracing::warn!("login check failed: {e}");
         }
     }
@@ -161,6 +177,7 @@ impl Source {
         match self {
             Source::LiveAgent(s) => s.sync_stream(stream, ctx).await,
             Source::LiveZilla(s) => s.sync_stream(stream, ctx).await,
+            Source::Liveforce(s) => s.sync_stream(stream, ctx).await,
         }
     }
 
@@ -168,6 +185,7 @@ impl Source {
         match self {
             Source::LiveAgent(s) => &s.http,
             Source::LiveZilla(s) => &s.http,
+            Source::Liveforce(s) => &s.http,
         }
     }
 }

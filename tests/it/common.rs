@@ -91,6 +91,32 @@ impl Env {
         Env { dir, sim, config_path }
     }
 
+    /// A simulator and a Liveforce pipeline `lf` against it (Basic auth; `password` overrides).
+    pub async fn liveforce(sim: SimConfig, password: Option<&str>, top: &str, tables: &str) -> Env {
+        let sim = Simulator::start(sim, 0).await.expect("simulator starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+        let pass = password.map(String::from).unwrap_or_else(|| sim.state.config.lf_password.clone());
+        std::fs::write(dir.path().join("lf.pass"), pass).unwrap();
+        std::fs::write(
+            dir.path().join("desksync.toml"),
+            "[warehouse]\npath = \"w.duckdb\"\nlock_timeout = \"20s\"\n[lake]\npath = \"lake\"\n",
+        )
+        .unwrap();
+        let tables = if tables.is_empty() { FAST.to_string() } else { tables.to_string() };
+        std::fs::write(
+            dir.path().join("pipelines/lf.toml"),
+            format!(
+                "source = \"liveforce\"\nbase_url = \"{}\"\naccount = \"acme\"\nusername = \"{}\"\npassword_file = \"lf.pass\"\n{top}\n{tables}",
+                sim.base_url(),
+                sim.state.config.lf_user
+            ),
+        )
+        .unwrap();
+        let config_path = dir.path().join("desksync.toml");
+        Env { dir, sim, config_path }
+    }
+
     pub fn config(&self) -> Config {
         config::load(&self.config_path).unwrap_or_else(|e| panic!("{e}"))
     }

@@ -25,6 +25,10 @@ async fn full_sync_equals_the_simulator() {
     assert_eq!(env.count("SELECT count(*) FROM tickets WHERE source <> 'liveagent' OR account <> 'acme'"), 0);
     assert!(env.count("SELECT count(*) FROM messages WHERE body_format = 'html'") > 0);
     assert!(env.count("SELECT count(*) FROM messages WHERE is_internal") > 0);
+    // Call conversations also land in the shared calls table.
+    let calls = env.count("SELECT count(*) FROM tickets WHERE channel = 'call'");
+    assert!(calls > 0);
+    assert_eq!(env.count("SELECT count(*) FROM calls WHERE source = 'liveagent' AND ticket_id = call_id"), calls);
     assert!(env.count("SELECT count(*) FROM messages WHERE author_type = 'system'") > 0);
     // Non-ASCII and long bodies survive byte for byte (checked by assert_equals_truth) and exist.
     assert!(env.count("SELECT count(*) FROM messages WHERE length(body) > 20000") > 0);
@@ -85,9 +89,10 @@ async fn incremental_run_picks_up_exactly_the_changes() {
     assert_eq!(s.status, "succeeded", "{s:?}");
     assert_eq!(env.sim.stats().get("messages").copied().unwrap_or(0) as usize, touched.len());
     let conv = env.stream(&s, "conversations");
-    // Changed tickets plus their new messages: the created conversations' messages and one
-    // reply per replied conversation.
-    assert_eq!(conv.rows as usize, touched.len() + new_messages + m.replied.len(), "{conv:?}");
+    // Changed tickets plus their new messages (the created conversations' messages and one
+    // reply per replied conversation), and the call rows of the changed call conversations.
+    let calls = env.sim.with_data(|d| touched.iter().filter(|id| d.conversations[*id].channel == "C").count());
+    assert_eq!(conv.rows as usize, touched.len() + new_messages + m.replied.len() + calls, "{conv:?}");
     assert_equals_truth(&env);
 }
 

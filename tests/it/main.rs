@@ -7,6 +7,7 @@ mod config;
 mod crash;
 mod faults;
 mod liveagent;
+mod liveforce;
 mod livezilla;
 mod locking;
 mod schema;

@@ -1,0 +1,197 @@
+//! Liveforce (Perfex-based): every stream against the simulator, and the paging behaviours the
+//! connector must survive without configuration.
+
+use std::collections::BTreeSet;
+
+use desksync::simulator::SimConfig;
+use desksync::simulator::liveforce::{TICKET_STATUSES, lf_id, ordered_tickets, status_id};
+
+use crate::common::{Env, FAST, utc};
+
+fn sim(conversations: usize) -> SimConfig {
+    SimConfig { conversations, seed: 9, history_days: 200, ..Default::default() }
+}
+
+fn set(rows: Vec<Vec<String>>) -> BTreeSet<Vec<String>> {
+    rows.into_iter().collect()
+}
+
+fn canonical(id: u32) -> &'static str {
+    ["open", "in_progress", "answered", "pending", "closed", "pending"][id as usize - 1]
+}
+
+/// (ticket id, status, priority, merged into, messages) from the simulator.
+fn truth_tickets(env: &Env) -> BTreeSet<Vec<String>> {
+    env.sim.with_data(|d| {
+        ordered_tickets(d)
+            .into_iter()
+            .map(|c| {
+                let id = lf_id(c);
+                let merged = d.liveforce.merged.get(&id).map(|t| t.to_string());
+                let replies = c.groups.iter().filter(|g| g.rtype != "I").count().saturating_sub(1);
+                let messages = if merged.is_some() { 0 } else { 1 + replies };
+                vec![
+                    id.to_string(),
+                    canonical(status_id(&c.status)).to_string(),
+                    ["low", "medium", "high"][(id % 3) as usize].to_string(),
+                    merged.unwrap_or_else(|| "∅".into()),
+                    utc(c.created),
+                    messages.to_string(),
+                ]
+            })
+            .collect()
+    })
+}
+
+fn db_tickets(env: &Env) -> BTreeSet<Vec<String>> {
+    set(env.rows(
+        "SELECT t.ticket_id, t.status, t.priority, coalesce(t.merged_into, '∅'),
+                strftime(t.created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'),
+                (SELECT count(*) FROM messages m WHERE m.source = 'liveforce' AND m.ticket_id = t.ticket_id)
+         FROM tickets t WHERE t.source = 'liveforce'",
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_sync_equals_the_simulator_for_every_stream() {
+    let env = Env::liveforce(sim(90), None, "", &format!("{FAST}\n[liveforce]\nper_page = 20\n")).await;
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(db_tickets(&env), truth_tickets(&env));
+    assert!(
+        env.count("SELECT count(*) FROM tickets WHERE merged_into IS NOT NULL") >= 3,
+        "merged tickets kept, flagged"
+    );
+    // Ticket statuses: the five defaults and a custom one, with their canonical meaning.
+    let statuses: BTreeSet<Vec<String>> = TICKET_STATUSES
+        .iter()
+        .map(|(id, name, _)| vec![id.to_string(), name.to_string(), canonical(*id).to_string()])
+        .collect();
+    assert_eq!(set(env.rows("SELECT status_id, name, canonical FROM ticket_statuses")), statuses);
+    let (agents, calls, leads, notes, deals, services) = env.sim.with_data(|d| {
+        let lf = &d.liveforce;
+        (
+            d.agents.len() as i64,
+            d.conversations.values().filter(|c| c.channel == "C").count() as i64,
+            lf.leads
+                .iter()
+                .map(|l| vec![l.id.to_string(), l.email.clone(), l.status.to_string()])
+                .collect::<BTreeSet<_>>(),
+            lf.leads.iter().map(|l| l.notes.len()).sum::<usize>() as i64,
+            lf.deals
+                .iter()
+                .map(|x| vec![x.id.to_string(), x.stage.to_string(), format!("{:.1}", x.value)])
+                .collect::<BTreeSet<_>>(),
+            lf.deals.iter().map(|x| x.services.len()).sum::<usize>() as i64,
+        )
+    });
+    assert_eq!(env.count("SELECT count(*) FROM agents WHERE source = 'liveforce' AND known_from = 'staff'"), agents);
+    assert_eq!(env.count("SELECT count(*) FROM calls WHERE source = 'liveforce' AND duration_seconds > 0"), calls);
+    assert_eq!(set(env.rows("SELECT lead_id, email, status_id FROM leads")), leads);
+    assert_eq!(env.count("SELECT count(*) FROM lead_notes"), notes);
+    assert_eq!(set(env.rows("SELECT deal_id, stage_id, deal_value FROM deals")), deals);
+    assert_eq!(env.count("SELECT count(*) FROM deal_services"), services);
+    assert_eq!(env.count("SELECT count(*) FROM deal_sources"), 3);
+    assert_eq!(env.count("SELECT count(*) FROM deal_stages"), 5);
+    assert_eq!(env.count("SELECT sum(leads) FROM leads_status_snapshots"), 45);
+    assert_eq!(
+        env.rows("SELECT value FROM leads_summary_snapshots WHERE metric = 'total_leads'"),
+        vec![vec!["45.0".to_string()]]
+    );
+
+    // Nothing changed: the next run lists everything again and writes only the snapshots.
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    for name in ["tickets", "call_logs", "leads", "deals", "staff", "ticket_statuses"] {
+        assert_eq!(env.stream(&s, name).rows, 0, "{name}: {s:?}");
+    }
+    assert_eq!(env.sim.stats().get("lf_ticket_details").copied().unwrap_or(0) as usize, {
+        // details were read once per non-merged ticket, in the first run only
+        env.count("SELECT count(*) FROM tickets WHERE source = 'liveforce' AND merged_into IS NULL") as usize
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_past_the_end_repeating_the_last_page_ends_the_listing() {
+    // 45 leads in pages of 9: page 6 answers page 5 again.
+    let env =
+        Env::liveforce(sim(10), None, "streams = [\"leads\"]", &format!("{FAST}\n[liveforce]\nper_page = 9\n")).await;
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(env.count("SELECT count(*) FROM leads"), 45);
+    assert_eq!(env.count("SELECT count(DISTINCT lead_id) FROM leads"), 45);
+    assert_eq!(env.sim.stats()["lf_leads"], 6, "five pages and the repeat that ends it");
+    // per_page above the server's clamp (100) and an unpaged call: still exact, still finite.
+    let env = Env::liveforce(
+        sim(150),
+        None,
+        "streams = [\"tickets\", \"deal_sources\"]",
+        &format!("{FAST}\n[liveforce]\nper_page = 500\n"),
+    )
+    .await;
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.count("SELECT count(*) FROM tickets"), 150);
+    assert_eq!(env.count("SELECT count(*) FROM deal_sources"), 3);
+    assert_eq!(env.sim.stats()["lf_deal_sources"], 2, "the whole list, then the same list again: stop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_list_answered_404_is_zero_rows() {
+    let env = Env::liveforce(sim(10), None, "streams = [\"deals\", \"deal_services\", \"leads\"]", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let without = env.sim.with_data(|d| d.liveforce.deals.iter().filter(|x| x.services.is_empty()).count());
+    assert!(without > 0, "some deals have no services (their call answers 404)");
+    // The whole lead list empties: 404, zero rows, and the stored leads are marked deleted.
+    env.sim.with_data(|d| d.liveforce.leads.clear());
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(env.count("SELECT count(*) FROM leads WHERE deleted_at IS NULL"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM leads"), 45);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_moving_a_ticket_to_the_end_mid_listing_is_neither_lost_nor_duplicated() {
+    let env = Env::liveforce(
+        sim(120),
+        None,
+        "streams = [\"tickets\", \"ticket_messages\"]",
+        &format!("{FAST}\n[liveforce]\nper_page = 20\n"),
+    )
+    .await;
+    // After the first page is read, a ticket on it gets a reply: it jumps to the end and every
+    // later ticket moves up one place, so page 2 would skip one.
+    env.sim.with_data(|d| {
+        let first = lf_id(ordered_tickets(d)[3]);
+        d.liveforce.reply_after_list_requests = Some((1, first));
+    });
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(db_tickets(&env), truth_tickets(&env));
+    assert_eq!(env.count("SELECT count(*) - count(DISTINCT ticket_id) FROM tickets"), 0);
+    assert!(env.sim.stats()["lf_tickets"] > 7, "the listing was read again: {:?}", env.sim.stats());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_fail_once_with_a_clear_error() {
+    let env = Env::liveforce(sim(10), Some("wrong"), "", "").await;
+    let s = env.run().await;
+    assert_eq!(s.status, "failed", "{s:?}");
+    assert_eq!(env.sim.stats().get("lf_unauthorized"), Some(&1), "{:?}", env.sim.stats());
+    let e = s.error.unwrap();
+    assert!(e.contains("HTTP 401") && e.contains("Invalid API credentials"), "{e}");
+    assert!(!e.contains("wrong"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_local_times_are_stored_as_utc() {
+    let tz: chrono_tz::Tz = "Europe/Bratislava".parse().unwrap();
+    let cfg = SimConfig { timezone: tz, filter_timezone: tz, ..sim(40) };
+    let env = Env::liveforce(cfg, None, "timezone = \"Europe/Bratislava\"\nstreams = [\"tickets\"]", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let want: BTreeSet<Vec<String>> =
+        env.sim.with_data(|d| d.conversations.values().map(|c| vec![lf_id(c).to_string(), utc(c.created)]).collect());
+    assert_eq!(
+        set(env.rows("SELECT ticket_id, strftime(created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S') FROM tickets")),
+        want
+    );
+}
