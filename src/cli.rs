@@ -61,6 +61,19 @@ enum Command {
         #[arg(long = "pipeline", short = 'p')]
         pipelines: Vec<String>,
     },
+    /// Run every scheduled pipeline on its cron schedule until SIGTERM/SIGINT, with /healthz,
+    /// /readyz, /metrics and /status over HTTP.
+    Serve {
+        /// Address of the HTTP endpoint.
+        #[arg(long, default_value = "127.0.0.1:9184")]
+        bind: std::net::SocketAddr,
+        /// Pipelines running at once.
+        #[arg(long, default_value_t = 4)]
+        max_concurrent_runs: usize,
+        /// How long a shutdown waits for running pipelines to commit.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        shutdown_deadline: std::time::Duration,
+    },
     /// One cheap authenticated request: says what is wrong in plain words.
     Check {
         #[arg(long, short = 'p')]
@@ -192,12 +205,21 @@ fn shutdown_token() -> CancellationToken {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
+            eprintln!("desksync: stopping after the current batch commits (signal again to abort)");
+            t.cancel();
+            // A second signal: exit now. DuckDB rolls back the open transaction, if any.
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
         }
         #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("desksync: stopping after the current batch commits (signal again to abort)");
-        t.cancel();
-        let _ = tokio::signal::ctrl_c().await;
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("desksync: stopping after the current batch commits (signal again to abort)");
+            t.cancel();
+            let _ = tokio::signal::ctrl_c().await;
+        }
         std::process::exit(130);
     });
     token
@@ -206,6 +228,13 @@ fn shutdown_token() -> CancellationToken {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo { dir, conversations, seed } => demo(&dir, conversations, seed).await,
+        Command::Serve { bind, max_concurrent_runs, shutdown_deadline } => {
+            let config = load_config(&cli.config)?;
+            let options =
+                desksync::serve::ServeOptions { bind, max_concurrent_runs, shutdown_deadline, ..Default::default() };
+            desksync::serve::serve(config, options, shutdown_token(), None).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { pipelines } => {
             let config = load_config(&cli.config)?;
             let selected = config.select(&pipelines).map_err(|e| anyhow!(e))?;

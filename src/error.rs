@@ -91,6 +91,11 @@ pub enum WarehouseError {
     Task(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "pipeline {pipeline} is already running in another process{holder}; two runs of one pipeline \
+         never overlap (its lock: {lock})"
+    )]
+    PipelineBusy { pipeline: String, holder: String, lock: PathBuf },
 }
 
 /// Why a stream's sync stopped.

@@ -13,6 +13,7 @@
 //! * [`tables`]: the many small tables declared as data (dimensions, snapshots, reports), and
 //!   [`normalize`], which types vendor records into their rows.
 //! * [`pipeline`]: runs a pipeline's streams and records the run.
+//! * [`serve`]: the long-running service: cron schedules, health, metrics and status over HTTP.
 //! * [`warehouse`]: DuckDB: migrations, transactional upsert + state, run history, quarantine.
 //! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
 //! * [`state`]: the versioned per-stream state format.
@@ -31,6 +32,7 @@ pub mod lake;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
+pub mod serve;
 pub mod simulator;
 pub mod sources;
 pub mod state;

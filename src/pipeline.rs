@@ -144,12 +144,55 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
+/// Held while a pipeline runs: an exclusive lock on `<warehouse>.locks/<pipeline>.lock`, so two
+/// runs of one pipeline never overlap, whichever process (`serve`, `run`, `backfill`) starts
+/// them. The operating system releases it when the process dies, so a crash leaves no stale lock.
+pub struct PipelineLock {
+    _file: std::fs::File,
+}
+
+impl PipelineLock {
+    pub fn path(warehouse: &std::path::Path, pipeline: &str) -> std::path::PathBuf {
+        let mut dir = warehouse.as_os_str().to_owned();
+        dir.push(".locks");
+        std::path::PathBuf::from(dir).join(format!("{pipeline}.lock"))
+    }
+
+    /// The lock, or `PipelineBusy` naming the process that holds it.
+    pub fn acquire(warehouse: &std::path::Path, pipeline: &str) -> Result<PipelineLock, WarehouseError> {
+        use fs4::fs_std::FileExt;
+        use std::io::{Read, Seek, Write};
+        let path = Self::path(warehouse, pipeline);
+        let io = |e: std::io::Error| WarehouseError::Invalid(format!("pipeline lock {}: {e}", path.display()));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        if !file.try_lock_exclusive().map_err(io)? {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(WarehouseError::PipelineBusy {
+                pipeline: pipeline.to_string(),
+                holder: if holder.is_empty() { String::new() } else { format!(" (PID {holder})") },
+                lock: path,
+            });
+        }
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        write!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(PipelineLock { _file: file })
+    }
+}
+
 /// Run one incremental pass of `p`.
 pub async fn run_pipeline(
     config: &Config,
     p: &PipelineConfig,
     shutdown: CancellationToken,
 ) -> Result<RunSummary, WarehouseError> {
+    let _lock = PipelineLock::acquire(&config.warehouse_path, &p.name)?;
     let started = Instant::now();
     let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
     warehouse.migrate().await?;

@@ -471,6 +471,34 @@ impl Warehouse {
         .await
     }
 
+    /// The pipeline's most recent run.
+    pub async fn last_run(&self, pipeline: &str) -> Result<Option<crate::serve::LastRun>, WarehouseError> {
+        let p = pipeline.to_string();
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT run_id, status, strftime(started_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ'),
+                            strftime(finished_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ'), rows_written, error
+                     FROM _desksync_runs WHERE pipeline = ? ORDER BY started_at DESC LIMIT 1",
+                )
+                .ctx("reading the last run")?;
+            let mut rows = stmt
+                .query_map(params![p], |r| {
+                    Ok(crate::serve::LastRun {
+                        run_id: r.get(0)?,
+                        status: r.get(1)?,
+                        started_at: r.get(2)?,
+                        finished_at: r.get(3)?,
+                        rows_written: r.get(4)?,
+                        error: r.get(5)?,
+                    })
+                })
+                .ctx("reading the last run")?;
+            rows.next().transpose().ctx("reading the last run")
+        })
+        .await
+    }
+
     /// (stream, watermark, state JSON, updated_at) of a pipeline.
     pub async fn show_state(
         &self,

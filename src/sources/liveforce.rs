@@ -781,3 +781,31 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
         scalar => out.push((if prefix.is_empty() { "value".into() } else { prefix.to_string() }, scalar.clone())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perfex_error_bodies_keep_the_message_and_the_field_errors() {
+        let e = decode_error(
+            422,
+            r#"{"status":false,"message":"Validation failed","errors":{"subject":"The Subject field is required."}}"#,
+        );
+        assert_eq!(e.as_deref(), Some(r#"Validation failed ({"subject":"The Subject field is required."})"#));
+        assert_eq!(
+            decode_error(401, r#"{"status":false,"message":"Invalid API credentials"}"#).as_deref(),
+            Some("Invalid API credentials")
+        );
+        assert_eq!(decode_error(500, "<html>"), None);
+    }
+
+    #[test]
+    fn statuses_and_priorities() {
+        assert_eq!(canonical_status("4", Some("On Hold")), "pending");
+        assert_eq!(canonical_status("9", Some("Resolved by bot")), "closed");
+        assert_eq!(canonical_status("9", Some("Escalated")), "open");
+        assert_eq!(priority("3"), "high");
+        assert_eq!(priority("7"), "7");
+    }
+}

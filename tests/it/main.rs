@@ -11,3 +11,4 @@ mod liveforce;
 mod livezilla;
 mod locking;
 mod schema;
+mod serve;

@@ -1,0 +1,347 @@
+//! `desksync serve`: the long-running service. Each pipeline with a `schedule` runs on its
+//! cron schedule; an HTTP endpoint reports health, readiness, metrics and status.
+//!
+//! * **Schedules.** Each pipeline waits for its next cron time plus a fixed per-pipeline jitter
+//!   (a hash of its name, up to `jitter_max` and a tenth of its interval), so a hundred
+//!   accounts on `0 */15 * * * *` do not all start in the same second.
+//! * **Missed runs.** After downtime a pipeline runs **once** at start-up if its last run
+//!   started before the schedule's latest due time, never once per missed slot.
+//! * **Overlap.** A pipeline never runs twice at once, also across processes (its
+//!   [`crate::pipeline::PipelineLock`]); a firing that finds it running elsewhere is skipped
+//!   with a log line. Different pipelines run concurrently up to `max_concurrent_runs`.
+//! * **Shutdown.** The first SIGTERM/SIGINT stops starting runs and tells running ones to stop
+//!   after the batch they are committing; `serve` waits up to `shutdown_deadline` for them and
+//!   exits 0. A second signal exits at once; DuckDB rolls back an interrupted transaction, so
+//!   nothing is corrupted either way.
+//! * **HTTP** (default `127.0.0.1:9184`): `/healthz` (the process is alive), `/readyz`
+//!   (configuration loaded and warehouse migrated, not shutting down), `/metrics`
+//!   (Prometheus text), `/status` (JSON: each pipeline's last run, next run and watermarks).
+//! * **Configuration changes** take a restart (`systemctl restart desksync`), after validating
+//!   the new files with `desksync streams`; `serve` never applies a configuration that does not
+//!   validate, since it only ever starts from one that does.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, PipelineConfig};
+use crate::error::WarehouseError;
+use crate::pipeline::run_pipeline;
+use crate::warehouse::Warehouse;
+
+/// How `serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where the HTTP endpoint listens. Default: `127.0.0.1:9184`.
+    pub bind: SocketAddr,
+    /// Pipelines running at once. Default: `4`.
+    pub max_concurrent_runs: usize,
+    /// How long a shutdown waits for running pipelines. Default: `60s`.
+    pub shutdown_deadline: Duration,
+    /// Largest start delay added to a pipeline's schedule. Default: `30s`.
+    pub jitter_max: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 9184)),
+            max_concurrent_runs: 4,
+            shutdown_deadline: Duration::from_secs(60),
+            jitter_max: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("binding the HTTP endpoint on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error("no pipeline has a schedule: give at least one a `schedule = \"0 */15 * * * *\"` (cron with seconds)")]
+    NothingScheduled,
+}
+
+/// What `/status` reports of one pipeline.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct PipelineStatus {
+    pub pipeline: String,
+    pub schedule: Option<String>,
+    pub running: bool,
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_run: Option<LastRun>,
+    /// Stream → watermark after its last committed unit.
+    pub watermarks: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    pub run_id: String,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub rows_written: Option<i64>,
+    pub error: Option<String>,
+}
+
+struct Shared {
+    config: Config,
+    status: Mutex<BTreeMap<String, PipelineStatus>>,
+    ready: Mutex<bool>,
+    warehouse: Warehouse,
+}
+
+/// A pipeline's fixed start delay: a hash of its name, at most `max` and a tenth of the
+/// schedule's interval.
+pub fn jitter(pipeline: &str, schedule: &cron::Schedule, max: Duration) -> Duration {
+    let mut it = schedule.upcoming(Utc);
+    let interval = match (it.next(), it.next()) {
+        (Some(a), Some(b)) => (b - a).to_std().unwrap_or_default(),
+        _ => max,
+    };
+    let cap = max.min(interval / 10);
+    if cap.is_zero() {
+        return Duration::ZERO;
+    }
+    let h = pipeline.bytes().fold(1469598103934665603u64, |h, b| (h ^ b as u64).wrapping_mul(1099511628211));
+    Duration::from_millis(h % cap.as_millis().max(1) as u64)
+}
+
+/// The latest due time of `schedule` at or before `now` (within a year).
+fn latest_due(schedule: &cron::Schedule, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    // Look back a minute, then an hour, a day, a month, a year: the first window with a due
+    // time has the latest one, and a frequent schedule never walks far.
+    for back in [60, 3_600, 86_400, 31 * 86_400, 366 * 86_400] {
+        let last = schedule.after(&(now - chrono::Duration::seconds(back))).take_while(|t| *t <= now).last();
+        if last.is_some() {
+            return last;
+        }
+    }
+    None
+}
+
+/// Run the service until `shutdown` is cancelled; `bound` learns the HTTP address.
+pub async fn serve(
+    config: Config,
+    options: ServeOptions,
+    shutdown: CancellationToken,
+    bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+) -> Result<(), ServeError> {
+    let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
+    let scheduled: Vec<(PipelineConfig, cron::Schedule)> = config
+        .pipelines
+        .iter()
+        .filter_map(|p| {
+            let s = p.schedule.as_deref()?;
+            cron::Schedule::from_str(s).ok().map(|sch| (p.clone(), sch))
+        })
+        .collect();
+    for p in config.pipelines.iter().filter(|p| p.schedule.is_none()) {
+        tracing::warn!(pipeline = %p.name, "no schedule: serve will not run it (desksync run does)");
+    }
+    if scheduled.is_empty() {
+        return Err(ServeError::NothingScheduled);
+    }
+    let shared = Arc::new(Shared {
+        status: Mutex::new(
+            config
+                .pipelines
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        PipelineStatus { pipeline: p.name.clone(), schedule: p.schedule.clone(), ..Default::default() },
+                    )
+                })
+                .collect(),
+        ),
+        config,
+        ready: Mutex::new(false),
+        warehouse: warehouse.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|source| ServeError::Bind { addr: options.bind, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.bind, source })?;
+    tracing::info!(%addr, "serving /healthz /readyz /metrics /status");
+    if let Some(tx) = bound {
+        let _ = tx.send(addr);
+    }
+    let http_stop = CancellationToken::new();
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/status", get(status))
+        .with_state(shared.clone());
+    let stop = http_stop.clone();
+    let http = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+    });
+    warehouse.migrate().await?;
+    refresh_status(&shared).await;
+    *shared.ready.lock().expect("ready lock") = true;
+
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_concurrent_runs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (p, schedule) in scheduled {
+        let (shared, slots, shutdown, options) = (shared.clone(), slots.clone(), shutdown.clone(), options.clone());
+        tasks.spawn(async move { pipeline_loop(p, schedule, shared, slots, shutdown, options).await });
+    }
+    shutdown.cancelled().await;
+    *shared.ready.lock().expect("ready lock") = false;
+    tracing::info!(deadline = ?options.shutdown_deadline, "shutting down: no new runs; waiting for running ones");
+    let drained =
+        tokio::time::timeout(options.shutdown_deadline, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!("runs still going at the shutdown deadline; stopping them (their open transaction rolls back)");
+        tasks.abort_all();
+    }
+    http_stop.cancel();
+    let _ = http.await;
+    Ok(())
+}
+
+async fn pipeline_loop(
+    p: PipelineConfig,
+    schedule: cron::Schedule,
+    shared: Arc<Shared>,
+    slots: Arc<tokio::sync::Semaphore>,
+    shutdown: CancellationToken,
+    options: ServeOptions,
+) {
+    let delay = jitter(&p.name, &schedule, options.jitter_max);
+    // Missed while down: run once now, not once per missed slot.
+    let last_started = shared.status.lock().expect("status lock").get(&p.name).and_then(|s| s.last_run.clone());
+    let mut catch_up = match (latest_due(&schedule, Utc::now()), last_started) {
+        (Some(due), Some(last)) => {
+            DateTime::parse_from_rfc3339(&last.started_at).map(|t| t.with_timezone(&Utc) < due).unwrap_or(true)
+        }
+        (Some(_), None) => true,
+        _ => false,
+    };
+    loop {
+        let next = if catch_up {
+            Utc::now()
+        } else {
+            match schedule.upcoming(Utc).next() {
+                Some(t) => t + chrono::Duration::from_std(delay).unwrap_or_default(),
+                None => return,
+            }
+        };
+        if catch_up {
+            tracing::info!(pipeline = %p.name, "a scheduled run was missed while desksync was down: running once now");
+        }
+        catch_up = false;
+        if let Some(s) = shared.status.lock().expect("status lock").get_mut(&p.name) {
+            s.next_run = Some(next);
+        }
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
+        };
+        set_running(&shared, &p.name, true);
+        match run_pipeline(&shared.config, &p, shutdown.clone()).await {
+            Ok(summary) => tracing::info!(
+                pipeline = %p.name, status = summary.status, rows = summary.rows_written,
+                requests = summary.requests, elapsed_ms = summary.elapsed.as_millis() as u64, "scheduled run finished"
+            ),
+            Err(WarehouseError::PipelineBusy { holder, .. }) => {
+                tracing::warn!(pipeline = %p.name, "skipped: already running in another process{holder}")
+            }
+            Err(e) => tracing::error!(pipeline = %p.name, "run could not start or be recorded: {e}"),
+        }
+        drop(permit);
+        set_running(&shared, &p.name, false);
+        refresh_status(&shared).await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
+fn set_running(shared: &Shared, pipeline: &str, running: bool) {
+    if let Some(s) = shared.status.lock().expect("status lock").get_mut(pipeline) {
+        s.running = running;
+    }
+}
+
+/// Read last runs and watermarks from the warehouse into the status map.
+async fn refresh_status(shared: &Shared) {
+    let names: Vec<String> = shared.config.pipelines.iter().map(|p| p.name.clone()).collect();
+    for name in names {
+        let runs = shared.warehouse.last_run(&name).await;
+        let states = shared.warehouse.show_state(&name).await;
+        let mut map = shared.status.lock().expect("status lock");
+        let Some(s) = map.get_mut(&name) else { continue };
+        if let Ok(r) = runs {
+            s.last_run = r;
+        }
+        if let Ok(states) = states {
+            s.watermarks = states.into_iter().map(|(stream, wm, _, _)| (stream, wm)).collect();
+        }
+    }
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    if *shared.ready.lock().expect("ready lock") {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn metrics() -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        crate::telemetry::METRICS.encode(),
+    )
+        .into_response()
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let list: Vec<PipelineStatus> = shared.status.lock().expect("status lock").values().cloned().collect();
+    axum::Json(list).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_stable_and_bounded() {
+        let every_15 = cron::Schedule::from_str("0 */15 * * * *").unwrap();
+        let a = jitter("acme", &every_15, Duration::from_secs(30));
+        assert_eq!(a, jitter("acme", &every_15, Duration::from_secs(30)));
+        assert!(a < Duration::from_secs(30));
+        assert_ne!(a, jitter("globex", &every_15, Duration::from_secs(30)));
+        // A schedule every second gets at most a tenth of a second.
+        let every_second = cron::Schedule::from_str("* * * * * *").unwrap();
+        assert!(jitter("acme", &every_second, Duration::from_secs(30)) < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn latest_due_time() {
+        let hourly = cron::Schedule::from_str("0 0 * * * *").unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-22T10:30:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(latest_due(&hourly, now).unwrap().to_rfc3339(), "2026-11-22T10:00:00+00:00");
+    }
+}

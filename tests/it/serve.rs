@@ -1,0 +1,110 @@
+//! `desksync serve`: schedules, the HTTP endpoint, the per-pipeline lock and graceful shutdown.
+
+use std::time::{Duration, Instant};
+
+use desksync::error::WarehouseError;
+use desksync::pipeline::{PipelineLock, run_pipeline};
+use desksync::serve::{ServeOptions, serve};
+use desksync::simulator::SimConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{CORE_STREAMS, Env};
+
+fn sim() -> SimConfig {
+    SimConfig { conversations: 30, seed: 3, ..Default::default() }
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_runs_scheduled_pipelines_and_reports_health_metrics_and_status() {
+    let env = Env::new(sim(), &format!("{CORE_STREAMS}\nschedule = \"*/2 * * * * *\""), "").await;
+    let shutdown = CancellationToken::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let options = ServeOptions { bind: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    let task = tokio::spawn(serve(env.config(), options, shutdown.clone(), Some(tx)));
+    let base = format!("http://{}", rx.await.unwrap());
+    // Never run before: it runs at once (a missed run), then on its schedule.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let (code, body) = get(&format!("{base}/status")).await;
+        assert_eq!(code, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v[0]["last_run"]["status"] == "succeeded" && env.count("SELECT count(*) FROM _desksync_runs") >= 2 {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no scheduled runs: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status[0]["pipeline"], "la");
+    assert!(status[0]["watermarks"]["conversations"].is_string(), "{status}");
+    assert!(status[0]["next_run"].is_string(), "{status}");
+    assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+    assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+    let (code, metrics) = get(&format!("{base}/metrics")).await;
+    assert_eq!(code, 200);
+    assert!(metrics.contains("desksync_runs_total{pipeline=\"la\",status=\"succeeded\"}"), "{metrics}");
+    assert!(metrics.contains("desksync_watermark_lag_seconds"), "{metrics}");
+    // Runs never overlap and every one of them completed.
+    let statuses = env.rows("SELECT DISTINCT status FROM _desksync_runs WHERE status <> 'running'");
+    assert_eq!(statuses, vec![vec!["succeeded".to_string()]]);
+    shutdown.cancel();
+    let t0 = Instant::now();
+    tokio::time::timeout(Duration::from_secs(30), task).await.expect("serve stops").unwrap().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    assert_equals_no_running(&env);
+}
+
+fn assert_equals_no_running(env: &Env) {
+    assert_eq!(env.count("SELECT count(*) FROM _desksync_runs WHERE status = 'running'"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pipeline_never_runs_twice_at_once() {
+    let env = Env::new(sim(), "", "").await;
+    let config = env.config();
+    let held = PipelineLock::acquire(&config.warehouse_path, "la").unwrap();
+    let err = run_pipeline(&config, &config.pipelines[0], CancellationToken::new()).await.expect_err("busy");
+    assert!(matches!(err, WarehouseError::PipelineBusy { .. }), "{err}");
+    assert!(err.to_string().contains(&format!("PID {}", std::process::id())), "{err}");
+    drop(held);
+    assert_eq!(
+        run_pipeline(&config, &config.pipelines[0], CancellationToken::new()).await.unwrap().status,
+        "succeeded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_serve_cleanly_with_exit_code_zero() {
+    let env = Env::new(sim(), &format!("{CORE_STREAMS}\nschedule = \"* * * * * *\""), "").await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
+        .arg("--config")
+        .arg(&env.config_path)
+        .args(["serve", "--bind", "127.0.0.1:0", "--shutdown-deadline", "20s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let runs = |env: &Env| {
+        if env.dir.path().join("w.duckdb").exists() {
+            env.count("SELECT count(*) FROM _desksync_runs WHERE status = 'succeeded'")
+        } else {
+            0
+        }
+    };
+    while runs(&env) < 1 {
+        assert!(Instant::now() < deadline, "serve did not run the pipeline");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out =
+        tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits within the deadline").unwrap();
+    assert_eq!(out.code(), Some(0));
+    assert_equals_no_running(&env);
+}
