@@ -133,8 +133,14 @@ enum Command {
         #[arg(long)]
         rate_limit: Option<u32>,
     },
-    /// Run one SQL statement against the warehouse (read-only) and print the result.
-    Sql { query: String },
+    /// Run one SQL statement, read-only, and print the result: against the published analytics
+    /// snapshot when there is one (it never blocks a sync), else the warehouse.
+    Sql {
+        query: String,
+        /// Query the live warehouse instead of the snapshot (holds its lock while it runs).
+        #[arg(long)]
+        live: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -361,9 +367,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Bench { conversations, changed_pct, dir, rate_limit } => {
             bench(conversations, changed_pct, &dir, rate_limit).await
         }
-        Command::Sql { query } => {
+        Command::Sql { query, live } => {
             let config = load_config(&cli.config)?;
-            let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
+            let path = match &config.publish_path {
+                Some(p) if !live && p.exists() => p.clone(),
+                _ => config.warehouse_path.clone(),
+            };
+            let wh = Warehouse::from_settings(&path, &config.settings.warehouse);
             let text = wh
                 .with_read_only(move |c| {
                     use desksync::error::DuckDbContext;

@@ -73,6 +73,11 @@ pub struct WarehouseSettings {
     /// grow to 80% of RAM as tables grow). With it, peak memory stays near this plus ~110 MB however
     /// large the warehouse gets; raise it for warehouses of many millions of rows. Default: `256MB`.
     pub memory_limit: String,
+    /// After every run that changed something, publish a consistent copy of the warehouse here,
+    /// replaced atomically: analysts open this file (read-only), so their sessions never block
+    /// a sync and a sync never disturbs their queries. Empty: don't publish. Default:
+    /// `analytics.duckdb` next to `desksync.toml`.
+    pub publish_path: PathBuf,
 }
 
 impl Default for WarehouseSettings {
@@ -81,6 +86,7 @@ impl Default for WarehouseSettings {
             path: PathBuf::from("warehouse.duckdb"),
             lock_timeout: Duration::from_secs(600),
             memory_limit: "256MB".into(),
+            publish_path: PathBuf::from("analytics.duckdb"),
         }
     }
 }
@@ -324,6 +330,8 @@ pub struct PipelineConfig {
 pub struct Config {
     pub settings: Settings,
     pub warehouse_path: PathBuf,
+    /// Where the analysts' snapshot is published (`None`: not published).
+    pub publish_path: Option<PathBuf>,
     pub lake_path: PathBuf,
     pub pipelines: Vec<PipelineConfig>,
 }
@@ -466,6 +474,8 @@ pub fn load(config_path: &Path) -> Result<Config, ConfigErrors> {
     if problems.is_empty() {
         Ok(Config {
             warehouse_path: resolve(&settings.warehouse.path),
+            publish_path: (!settings.warehouse.publish_path.as_os_str().is_empty())
+                .then(|| resolve(&settings.warehouse.publish_path)),
             lake_path: resolve(&settings.lake.path),
             settings,
             pipelines,

@@ -39,9 +39,16 @@ pub fn partition_dir(root: &Path, table: Table, source: &str, account: &str, par
     dir
 }
 
-/// Rewrite every dirty partition; returns how many files were written.
-pub async fn export_dirty(warehouse: &Warehouse, root: &Path, row_group_rows: usize) -> Result<usize, WarehouseError> {
+/// Rewrite every dirty partition and update each table's manifest; returns how many files
+/// were written. `run_id` names the run that wrote them in the manifests.
+pub async fn export_dirty(
+    warehouse: &Warehouse,
+    root: &Path,
+    row_group_rows: usize,
+    run_id: &str,
+) -> Result<usize, WarehouseError> {
     let root = root.to_path_buf();
+    let run_id = run_id.to_string();
     warehouse
         .with_conn(move |c| {
             let dirty: Vec<(String, String, String, String)> = {
@@ -55,9 +62,14 @@ pub async fn export_dirty(warehouse: &Warehouse, root: &Path, row_group_rows: us
             };
             let mut files = 0;
             let mut per_table: std::collections::BTreeMap<String, (usize, u64)> = Default::default();
+            let mut written: std::collections::BTreeMap<String, Vec<(String, u64)>> = Default::default();
             for (tname, source, account, part) in dirty {
                 let Some(table) = Table::from_name(&tname) else { continue };
                 let rows = write_partition(c, &root, table, &source, &account, &part, row_group_rows)?;
+                let dir = partition_dir(&root, table, &source, &account, &part);
+                let rel =
+                    dir.strip_prefix(root.join(&tname)).map(|p| p.to_string_lossy().to_string()).unwrap_or_default();
+                written.entry(tname.clone()).or_default().push((rel, rows));
                 c.execute(
                     "DELETE FROM _desksync_lake_dirty WHERE \"table\" = ? AND source = ? AND account = ? AND part = ?",
                     params![tname, source, account, part],
@@ -71,9 +83,42 @@ pub async fn export_dirty(warehouse: &Warehouse, root: &Path, row_group_rows: us
             for (t, (parts, rows)) in per_table {
                 telemetry::lake_written(&t, parts, rows);
             }
+            for (t, parts) in written {
+                write_manifest(&root.join(&t), &t, &run_id, &parts)?;
+            }
             Ok(files)
         })
         .await
+}
+
+/// `lake/<table>/_manifest.json`: every partition of the table with the run that last wrote it,
+/// its rows and when; updated (atomically: temporary file, fsync, rename) after each export, so
+/// a reader can tell what a run produced and whether a partition is current. Several `serve`
+/// instances sharding pipelines over one lake write disjoint partitions (their own
+/// `source=/account=` directories); give each its own lake root, or let one instance own a table's
+/// manifest, since manifests are rewritten whole.
+fn write_manifest(dir: &Path, table: &str, run_id: &str, parts: &[(String, u64)]) -> Result<(), WarehouseError> {
+    let path = dir.join("_manifest.json");
+    let mut manifest: serde_json::Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| serde_json::json!({ "version": 1, "table": table, "partitions": {} }));
+    let now = chrono::Utc::now().to_rfc3339();
+    for (part, rows) in parts {
+        manifest["partitions"][part] = serde_json::json!({ "run_id": run_id, "rows": rows, "written_at": now });
+    }
+    manifest["updated_at"] = serde_json::Value::String(now);
+    manifest["last_run_id"] = serde_json::Value::String(run_id.to_string());
+    let tmp = dir.join("._manifest.json.tmp");
+    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    let text = serde_json::to_string_pretty(&manifest).expect("JSON");
+    {
+        use std::io::Write;
+        let mut f = File::create(&tmp).map_err(io(format!("writing {}", tmp.display())))?;
+        f.write_all(text.as_bytes()).map_err(io(format!("writing {}", tmp.display())))?;
+        f.sync_all().map_err(io(format!("syncing {}", tmp.display())))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(io(format!("replacing {}", path.display())))
 }
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> WarehouseError {

@@ -280,10 +280,26 @@ pub async fn run_pipeline(
 
     let mut run_error = summaries.iter().find_map(|s| s.error.clone().map(|e| format!("{}: {e}", s.stream)));
     if config.settings.lake.enabled
-        && let Err(e) = lake::export_dirty(&warehouse, &config.lake_path, config.settings.lake.row_group_rows).await
+        && let Err(e) =
+            lake::export_dirty(&warehouse, &config.lake_path, config.settings.lake.row_group_rows, &run_id).await
     {
         tracing::error!(pipeline = %p.name, "refreshing the Parquet lake failed (retried next run): {e}");
         run_error.get_or_insert(format!("lake: {e}"));
+    }
+    // The analysts' snapshot: published when this run changed something (or none exists yet).
+    let changed: u64 = summaries.iter().map(|s| s.rows).sum();
+    if let Some(target) = &config.publish_path
+        && (changed > 0 || !target.exists())
+    {
+        match warehouse.publish(target).await {
+            Ok(bytes) => {
+                tracing::info!(pipeline = %p.name, path = %target.display(), bytes, "analytics snapshot published")
+            }
+            Err(e) => {
+                tracing::error!(pipeline = %p.name, "publishing the analytics snapshot failed (retried next run): {e}");
+                run_error.get_or_insert(format!("publish: {e}"));
+            }
+        }
     }
     let failed = summaries.iter().filter(|s| s.status != "succeeded").count();
     let status = if summaries.iter().any(|s| s.status == "cancelled") {

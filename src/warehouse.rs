@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "002_liveagent.sql", include_str!("../schema/002_liveagent.sql")),
     (3, "003_livezilla.sql", include_str!("../schema/003_livezilla.sql")),
     (4, "004_liveforce.sql", include_str!("../schema/004_liveforce.sql")),
+    (5, "005_views.sql", include_str!("../schema/005_views.sql")),
 ];
 
 /// Everything one transaction writes for a stream.
@@ -451,6 +452,37 @@ impl Warehouse {
             rows.collect::<Result<HashMap<_, _>, _>>().ctx(format!("reading {name} window hashes"))
         })
         .await
+    }
+
+    /// Publish a consistent copy of the warehouse at `target`: copied inside one DuckDB
+    /// transaction into a temporary file beside it, synced, then renamed over the old copy.
+    /// Readers holding the old copy open keep reading it (the rename does not touch their open
+    /// file); the next open sees the new one. Returns the bytes published.
+    pub async fn publish(&self, target: &Path) -> Result<u64, WarehouseError> {
+        let target = target.to_path_buf();
+        let tmp = target.with_extension("duckdb.publishing");
+        let _ = std::fs::remove_file(&tmp);
+        let t = tmp.clone();
+        self.with_conn(move |c| {
+            let main: String = c.query_row("SELECT current_database()", [], |r| r.get(0)).ctx("naming the warehouse")?;
+            let path = t.to_string_lossy().replace('\'', "''");
+            c.execute_batch(&format!(
+                "ATTACH '{path}' AS desksync_publish; COPY FROM DATABASE \"{main}\" TO desksync_publish; DETACH desksync_publish;"
+            ))
+            .ctx(format!("copying the warehouse to {}", t.display()))
+        })
+        .await?;
+        let io = |e: std::io::Error| WarehouseError::Invalid(format!("publishing {}: {e}", target.display()));
+        let f = std::fs::File::open(&tmp).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        let bytes = f.metadata().map_err(io)?.len();
+        std::fs::rename(&tmp, &target).map_err(io)?;
+        if let Some(dir) = target.parent()
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(bytes)
     }
 
     /// Start times of the report windows already loaded for a stream.

@@ -173,14 +173,25 @@ async fn account_time_zone_is_converted_to_utc_both_ways() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_lake_mirrors_the_warehouse_in_hive_partitions() {
     let env = Env::new(sim(90), "", "").await;
-    assert_eq!(env.run().await.status, "succeeded");
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded");
+    let run_id = s.run_id.clone();
     let lake = env.dir.path().join("lake");
     for t in Table::all() {
         let mut rows = 0usize;
         let mut files = 0usize;
+        let mut manifest_rows = 0u64;
+        if let Ok(text) = std::fs::read_to_string(lake.join(t.name()).join("_manifest.json")) {
+            let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(m["last_run_id"], serde_json::Value::String(run_id.clone()), "{}", t.name());
+            manifest_rows = m["partitions"].as_object().unwrap().values().map(|p| p["rows"].as_u64().unwrap()).sum();
+        }
         for entry in walk(&lake.join(t.name())) {
             let name = entry.file_name().unwrap().to_string_lossy().to_string();
             assert!(!name.contains(".tmp"), "a temporary file was left behind: {entry:?}");
+            if name == "_manifest.json" {
+                continue;
+            }
             let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
                 std::fs::File::open(&entry).unwrap(),
             )
@@ -199,6 +210,7 @@ async fn the_lake_mirrors_the_warehouse_in_hive_partitions() {
         let in_warehouse = env.count(&format!("SELECT count(*) FROM {}", t.name()));
         assert_eq!(files > 0, in_warehouse > 0, "lake files for {}: {files}", t.name());
         assert_eq!(rows as i64, in_warehouse, "{}", t.name());
+        assert_eq!(manifest_rows, rows as u64, "the manifest of {} lists every partition", t.name());
     }
     assert!(walk(&lake.join("tickets")).iter().any(|p| p.to_string_lossy().contains("created_month=2025-")));
     assert_eq!(env.count("SELECT count(*) FROM _desksync_lake_dirty"), 0);

@@ -1,6 +1,7 @@
 //! desksync's integration tests, in one binary so the bundled DuckDB is linked once. Every
 //! network request goes to a simulator on 127.0.0.1.
 
+mod analysts;
 mod catalog;
 mod common;
 mod config;

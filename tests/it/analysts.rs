@@ -1,0 +1,153 @@
+//! What analysts rely on: the day-one views (each checked against the simulator's truth), and
+//! the published snapshot they query, which a sync never disturbs.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, TimeZone, Utc};
+use desksync::simulator::SimConfig;
+use desksync::simulator::liveagent::Mutation;
+use desksync::simulator::liveagent_catalog::report_rows;
+
+use crate::common::{Env, FAST};
+
+fn sim() -> SimConfig {
+    SimConfig { conversations: 300, seed: 21, history_days: 20, ..Default::default() }
+}
+
+/// Messages a LiveAgent agent writes (outgoing groups; chat lines have no known author).
+fn is_agent_group(rtype: &str) -> bool {
+    matches!(rtype, "4" | "V")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_day_one_views_agree_with_the_simulator() {
+    let streams =
+        "streams = [\"departments\", \"tags\", \"conversations\", \"messages\", \"agents\", \"report_ranking\"]";
+    let env =
+        Env::new(sim(), streams, &format!("{FAST}report_history = \"12d\"\n").replace("report_history = \"2d\"\n", ""))
+            .await;
+    assert_eq!(env.run().await.status, "succeeded");
+
+    // ticket_facts: agent messages and first responses.
+    let (agent_messages, first_response) = env.sim.with_data(|d| {
+        let total: usize = d
+            .conversations
+            .values()
+            .flat_map(|c| c.groups.iter())
+            .filter(|g| is_agent_group(&g.rtype))
+            .map(|g| g.messages.iter().filter(|m| m.rtype != "S").count())
+            .sum();
+        // The conversation whose first agent message came first.
+        let (id, secs) = d
+            .conversations
+            .values()
+            .filter_map(|c| {
+                let first = c.groups.iter().filter(|g| is_agent_group(&g.rtype)).map(|g| g.created).min()?;
+                Some((c.id.clone(), (first - c.created).num_seconds()))
+            })
+            .min_by_key(|(id, _)| id.clone())
+            .unwrap();
+        (total as i64, (id, secs))
+    });
+    assert_eq!(env.count("SELECT sum(agent_messages) FROM ticket_facts"), agent_messages);
+    let (id, secs) = first_response;
+    assert_eq!(env.count(&format!("SELECT first_response_seconds FROM ticket_facts WHERE ticket_id = '{id}'")), secs);
+
+    // daily_volumes: the busiest UTC day.
+    let (day, n) = env.sim.with_data(|d| {
+        let mut by: BTreeMap<String, i64> = BTreeMap::new();
+        for c in d.conversations.values() {
+            *by.entry(c.created.date_naive().to_string()).or_default() += 1;
+        }
+        by.into_iter().max_by_key(|(_, n)| *n).unwrap()
+    });
+    assert_eq!(env.count(&format!("SELECT sum(tickets) FROM daily_volumes WHERE day = DATE '{day}'")), n);
+
+    // agent_workload: one agent's messages over the whole history.
+    let (agent, sent) = env.sim.with_data(|d| {
+        let a = d.agents[0].id.clone();
+        let n: usize = d
+            .conversations
+            .values()
+            .flat_map(|c| c.groups.iter())
+            .filter(|g| is_agent_group(&g.rtype))
+            .flat_map(|g| g.messages.iter())
+            .filter(|m| m.rtype != "S" && m.userid == a)
+            .count();
+        (a, n as i64)
+    });
+    assert_eq!(env.count(&format!("SELECT sum(messages_sent) FROM agent_workload WHERE agent_id = '{agent}'")), sent);
+    assert_eq!(
+        env.rows(&format!("SELECT DISTINCT agent_name FROM agent_workload WHERE agent_id = '{agent}'")),
+        vec![vec!["Agent 1".to_string()]]
+    );
+
+    // agent_ratings: positive ratings over the report days, as the vendor reported them.
+    let positive = env.sim.with_data(|d| {
+        let today = Utc::now().date_naive();
+        (0..=12)
+            .map(|i| {
+                let day = today - Duration::days(i);
+                let from = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap());
+                let (_, rows) = report_rows(
+                    d,
+                    &env.sim.state.config,
+                    None,
+                    "ranking",
+                    from,
+                    from + Duration::days(1) - Duration::seconds(1),
+                )
+                .unwrap();
+                rows.iter().filter(|r| r["rankingType"] == "W").count() as i64
+            })
+            .sum::<i64>()
+    });
+    assert!(positive > 0);
+    assert_eq!(env.count("SELECT sum(positive) FROM agent_ratings"), positive);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_analyst_holding_the_snapshot_open_never_blocks_a_sync_nor_sees_half_a_run() {
+    let env = Env::new(sim(), "", "").await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let snapshot = env.dir.path().join("analytics.duckdb");
+    assert!(snapshot.exists(), "the run published the analysts' snapshot");
+    let before = env.count("SELECT count(*) FROM tickets");
+    // An analyst's session stays open on the snapshot, mid-query, across the next run.
+    let analyst = duckdb::Connection::open_with_flags(
+        &snapshot,
+        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap(),
+    )
+    .unwrap();
+    let mut stmt = analyst.prepare("SELECT ticket_id FROM tickets ORDER BY ticket_id").unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let first: String = rows.next().unwrap().unwrap().get(0).unwrap();
+    env.sim.with_data(|d| d.apply(&Mutation { new_conversations: 7, ..Default::default() }, Utc::now()));
+    let t0 = std::time::Instant::now();
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(15), "the run was not held up by the analyst");
+    // The analyst's query carries on over the data it started with.
+    let mut seen = 1;
+    while let Some(r) = rows.next().unwrap() {
+        let _: String = r.get(0).unwrap();
+        seen += 1;
+    }
+    assert_eq!(seen, before);
+    assert!(!first.is_empty());
+    drop(rows);
+    drop(stmt);
+    let n: i64 = analyst.query_row("SELECT count(*) FROM tickets", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, before, "an open session keeps its consistent view");
+    drop(analyst);
+    // A new session sees the new run, whole.
+    let fresh = duckdb::Connection::open_with_flags(
+        &snapshot,
+        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap(),
+    )
+    .unwrap();
+    let n: i64 = fresh.query_row("SELECT count(*) FROM tickets", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, before + 7);
+    let state: i64 = fresh.query_row("SELECT count(*) FROM _desksync_state", [], |r| r.get(0)).unwrap();
+    assert!(state > 0, "state and rows published together");
+}
