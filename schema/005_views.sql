@@ -1,6 +1,10 @@
 -- desksync schema 005: views analysts want on day one. Times are UTC; `day` columns are UTC
 -- days (make_timestamp(epoch_us(…)) keeps them UTC whatever the session's TimeZone).
 
+-- Today's date in UTC, in any DuckDB (current_date and today() need the ICU extension, which
+-- desksync's bundled DuckDB does not carry; they also follow the session's TimeZone).
+CREATE OR REPLACE MACRO utc_today() AS make_timestamp(epoch_us(get_current_timestamp()))::DATE;
+
 -- One row per live ticket with its service facts:
 --   first_response_at/_seconds: the first agent message that is not an internal note;
 --   resolved_at/resolution_seconds: the last change of a resolved or closed ticket;
@@ -24,6 +28,7 @@ per_ticket AS (
     GROUP BY source, account, ticket_id
 )
 SELECT t.source, t.account, t.ticket_id, t.channel, t.status, t.department_id, t.assignee_id, t.created_at,
+       make_timestamp(epoch_us(t.created_at))::DATE AS created_day,
        p.first_response_at,
        (epoch_us(p.first_response_at) - epoch_us(t.created_at)) // 1000000 AS first_response_seconds,
        CASE WHEN t.status IN ('resolved', 'closed') THEN t.updated_at END AS resolved_at,

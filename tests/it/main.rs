@@ -6,6 +6,7 @@ mod catalog;
 mod common;
 mod config;
 mod crash;
+mod deploy;
 mod faults;
 mod liveagent;
 mod liveforce;
