@@ -74,6 +74,26 @@ enum Command {
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         shutdown_deadline: std::time::Duration,
     },
+    /// Load history window by window (resumable; see the README's "Running a backfill").
+    Backfill {
+        #[arg(long, short = 'p')]
+        pipeline: String,
+        /// First day (YYYY-MM-DD, the account's zone).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Day after the last one (default: tomorrow).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Window size: 1d, 7d, 2w, 1M.
+        #[arg(long, default_value = "7d")]
+        window: desksync::backfill::WindowSize,
+        /// Print the plan (windows, streams, what is done, requests and time) and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Load windows already done again.
+        #[arg(long)]
+        force: bool,
+    },
     /// One cheap authenticated request: says what is wrong in plain words.
     Check {
         #[arg(long, short = 'p')]
@@ -240,6 +260,75 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 desksync::serve::ServeOptions { bind, max_concurrent_runs, shutdown_deadline, ..Default::default() };
             desksync::serve::serve(config, options, shutdown_token(), None).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill { pipeline, from, to, window, dry_run, force } => {
+            let config = load_config(&cli.config)?;
+            let p = config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?[0].clone();
+            let to = to.unwrap_or_else(|| {
+                chrono::Utc::now().with_timezone(&p.timezone).date_naive() + chrono::Duration::days(1)
+            });
+            if from >= to {
+                bail!("--from {from} must be before --to {to}");
+            }
+            let plan = desksync::backfill::plan(&config, &p, from, to, window).await?;
+            print!("{}", plan.describe());
+            if dry_run {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let total = plan.windows.len() * plan.streams.len();
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let bar = terminal.then(|| {
+                let b = indicatif::ProgressBar::new(total as u64);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} windows · {msg} · {elapsed_precise} elapsed · ETA {eta}",
+                    )
+                    .expect("template"),
+                );
+                b
+            });
+            let summary = desksync::backfill::run(&config, &p, &plan, force, shutdown_token(), |pr| {
+                let rate = pr.rows as f64 / pr.elapsed.as_secs_f64().max(0.001);
+                let msg = format!(
+                    "{} rows ({rate:.0}/s) · {} requests · pace {}/min · {} {}",
+                    pr.rows,
+                    pr.requests,
+                    pr.pace_per_minute,
+                    pr.stream,
+                    pr.window.0.date_naive()
+                );
+                match &bar {
+                    Some(b) => {
+                        b.set_position(pr.done as u64);
+                        b.set_message(msg);
+                    }
+                    None => eprintln!(
+                        "backfill {}/{}: {} {} {} — {msg}",
+                        pr.done,
+                        pr.total,
+                        pr.stream,
+                        pr.window.0.date_naive(),
+                        pr.status
+                    ),
+                }
+            })
+            .await?;
+            if let Some(b) = bar {
+                b.finish();
+            }
+            println!(
+                "backfill of {}: {} windows loaded, {} already done, {} rows, {} requests{}",
+                p.name,
+                summary.windows_loaded,
+                summary.windows_skipped,
+                summary.rows,
+                summary.requests,
+                if summary.cancelled { " — stopped; run the same command to resume" } else { "" }
+            );
+            for f in &summary.failed {
+                println!("  failed: {f}");
+            }
+            Ok(if summary.failed.is_empty() && !summary.cancelled { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Run { pipelines } => {
             let config = load_config(&cli.config)?;

@@ -13,6 +13,7 @@
 //! * [`tables`]: the many small tables declared as data (dimensions, snapshots, reports), and
 //!   [`normalize`], which types vendor records into their rows.
 //! * [`pipeline`]: runs a pipeline's streams and records the run.
+//! * [`backfill`]: history window by window, resumable, recorded in a ledger.
 //! * [`serve`]: the long-running service: cron schedules, health, metrics and status over HTTP.
 //! * [`warehouse`]: DuckDB: migrations, transactional upsert + state, run history, quarantine.
 //! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
@@ -25,6 +26,7 @@
 //! The command-line interface lives in the binary (`src/main.rs`, `src/cli.rs`), the only place
 //! that uses `anyhow`.
 
+pub mod backfill;
 pub mod config;
 pub mod error;
 pub mod http;

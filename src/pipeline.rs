@@ -40,6 +40,10 @@ pub struct StreamCtx {
     pub timezone: chrono_tz::Tz,
     pub filter_timezone: chrono_tz::Tz,
     pub start_date: Option<chrono::NaiveDate>,
+    /// Backfill: the `[start, end)` window this stream loads instead of its incremental pass.
+    /// Units committed in a window never change the stream's state (the backfill ledger
+    /// records the window instead), so backfills and incremental runs cannot disturb each other.
+    pub window: Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>,
     pub shutdown: CancellationToken,
     pub warehouse: Warehouse,
     pub rows_written: u64,
@@ -61,6 +65,9 @@ impl StreamCtx {
     /// meanwhile. Units must be finished in the order they were started; a started commit
     /// always runs to its end, even if the caller stops waiting.
     pub fn start_commit(&self, mut unit: LoadUnit) -> PendingCommit {
+        if self.window.is_some() {
+            unit.state = None;
+        }
         unit.source = self.source;
         unit.account = self.account.clone();
         unit.pipeline = self.pipeline.clone();
@@ -186,6 +193,38 @@ impl PipelineLock {
     }
 }
 
+/// After loading: rewrite the lake partitions that changed, and publish the analysts' snapshot
+/// when something changed (or none exists yet). Returns what failed, if anything (both are
+/// retried by the next run).
+pub async fn after_load(
+    config: &Config,
+    warehouse: &Warehouse,
+    pipeline: &str,
+    run_id: &str,
+    changed: u64,
+) -> Option<String> {
+    let mut error = None;
+    if config.settings.lake.enabled
+        && let Err(e) =
+            lake::export_dirty(warehouse, &config.lake_path, config.settings.lake.row_group_rows, run_id).await
+    {
+        tracing::error!(pipeline, "refreshing the Parquet lake failed (retried next run): {e}");
+        error = Some(format!("lake: {e}"));
+    }
+    if let Some(target) = &config.publish_path
+        && (changed > 0 || !target.exists())
+    {
+        match warehouse.publish(target).await {
+            Ok(bytes) => tracing::info!(pipeline, path = %target.display(), bytes, "analytics snapshot published"),
+            Err(e) => {
+                tracing::error!(pipeline, "publishing the analytics snapshot failed (retried next run): {e}");
+                error.get_or_insert(format!("publish: {e}"));
+            }
+        }
+    }
+    error
+}
+
 /// Run one incremental pass of `p`.
 pub async fn run_pipeline(
     config: &Config,
@@ -228,6 +267,7 @@ pub async fn run_pipeline(
                 timezone: p.timezone,
                 filter_timezone: p.filter_timezone,
                 start_date: p.start_date,
+                window: None,
                 shutdown: shutdown.clone(),
                 warehouse: warehouse.clone(),
                 rows_written: 0,

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "003_livezilla.sql", include_str!("../schema/003_livezilla.sql")),
     (4, "004_liveforce.sql", include_str!("../schema/004_liveforce.sql")),
     (5, "005_views.sql", include_str!("../schema/005_views.sql")),
+    (6, "006_backfill.sql", include_str!("../schema/006_backfill.sql")),
 ];
 
 /// Everything one transaction writes for a stream.
@@ -483,6 +484,51 @@ impl Warehouse {
             let _ = d.sync_all();
         }
         Ok(bytes)
+    }
+
+    /// Backfill windows of a pipeline already done: (stream, window start).
+    pub async fn backfill_done(
+        &self,
+        pipeline: &str,
+    ) -> Result<std::collections::BTreeSet<(String, i64)>, WarehouseError> {
+        let p = pipeline.to_string();
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare("SELECT stream, epoch_us(window_start) FROM _desksync_backfill WHERE pipeline = ? AND status = 'done'")
+                .ctx("reading the backfill ledger")?;
+            let rows = stmt.query_map(params![p], |r| Ok((r.get(0)?, r.get(1)?))).ctx("reading the backfill ledger")?;
+            rows.collect::<Result<_, _>>().ctx("reading the backfill ledger")
+        })
+        .await
+    }
+
+    /// Record a backfill window's progress (`running` bumps the attempts).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn backfill_record(
+        &self,
+        pipeline: &str,
+        stream: &str,
+        window: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+        status: &str,
+        rows: u64,
+        requests: u64,
+        error: Option<String>,
+    ) -> Result<(), WarehouseError> {
+        let (p, s, st) = (pipeline.to_string(), stream.to_string(), status.to_string());
+        let (a, b) = (window.0.to_rfc3339(), window.1.to_rfc3339());
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT INTO _desksync_backfill VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?, ?, 1, ?, now())
+                 ON CONFLICT (pipeline, stream, window_start) DO UPDATE SET
+                   window_end = excluded.window_end, status = excluded.status, rows = excluded.rows,
+                   requests = excluded.requests, error = excluded.error, updated_at = excluded.updated_at,
+                   attempts = _desksync_backfill.attempts + CASE WHEN excluded.status = 'running' THEN 1 ELSE 0 END",
+                params![p, s, a, b, st, rows as i64, requests as i64, error],
+            )
+            .ctx("recording a backfill window")?;
+            Ok(())
+        })
+        .await
     }
 
     /// Start times of the report windows already loaded for a stream.

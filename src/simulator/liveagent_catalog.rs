@@ -201,10 +201,16 @@ async fn customers(State(state): State<Shared>, Query(q): Params) -> Response {
         Some(Some(t)) => Some(t),
         None => None,
     };
+    let to = match q.get("datecreatedto").map(|s| parse_local(s, state.config.filter_timezone)) {
+        Some(None) => return error_response(StatusCode::BAD_REQUEST, "Invalid date format: datecreatedto"),
+        Some(Some(t)) => Some(t),
+        None => None,
+    };
     let data = state.la.lock().expect("data lock");
     let rows: Vec<Value> = customer_records(&data, state.config.timezone)
         .into_iter()
         .filter(|(t, _)| from.is_none_or(|f| *t >= f))
+        .filter(|(t, _)| to.is_none_or(|u| *t < u))
         .map(|(_, v)| v)
         .collect();
     match page(&q, rows, ("limitcount", "limitfrom"), 1000) {

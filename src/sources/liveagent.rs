@@ -453,6 +453,23 @@ impl LiveAgent {
     }
 
     async fn sync_conversations(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        if ctx.window.is_some() {
+            // Backfill: the conversations whose datechanged falls in the window, nothing else.
+            let mut loader = BatchLoader::default();
+            let mut pass = PassState {
+                since: None,
+                offset: 0,
+                max_seen: None,
+                started_at: Utc::now(),
+                unstable: false,
+                full: false,
+            };
+            let state = ctx.state.clone();
+            let paged = self.page_through(ctx, &mut loader, &mut pass, &state).await;
+            let flushed = loader.flush(ctx).await;
+            paged?;
+            return flushed;
+        }
         let lookback = chrono::Duration::from_std(ctx.sync.lookback).unwrap_or_default();
         let mut state = ctx.state.clone();
         let mut pass = match state.pass.take() {
@@ -566,7 +583,11 @@ impl LiveAgent {
             ctx.check_shutdown()?;
             let offset = pager.offset;
             let mut query = vec![("limit", ctx.sync.page_size.to_string()), ("offset", offset.to_string())];
-            if let Some(since) = pass.since {
+            if let Some((a, b)) = ctx.window {
+                let to = b - chrono::Duration::seconds(1);
+                let (a, to) = (format_local(a, ctx.filter_timezone), format_local(to, ctx.filter_timezone));
+                query.push(("datechanged", format!("btw:{a},{to}")));
+            } else if let Some(since) = pass.since {
                 query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
             }
             let page = self.list_page(ctx, &query).await?;

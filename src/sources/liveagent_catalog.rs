@@ -744,10 +744,20 @@ impl Catalog<'_> {
                 }
             }
         };
+        if let Some((a, _)) = ctx.window {
+            pass = PassState {
+                since: Some(a),
+                offset: 0,
+                max_seen: None,
+                started_at: Utc::now(),
+                unstable: false,
+                full: false,
+            };
+        }
         // A pass from the very start lists every record the pipeline covers, so it also finds
         // the ones gone (when there were rows before it).
         let start = ctx.start_date.map(|d| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
-        let complete_listing = pass.since == start;
+        let complete_listing = pass.since == start && ctx.window.is_none();
         let reconciling = complete_listing && state.cursor.is_some();
         if pass.offset == 0 && reconciling {
             ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
@@ -761,6 +771,9 @@ impl Catalog<'_> {
             let mut q = Self::paging_query(spec.paging, size, offset);
             if let Some(since) = pass.since {
                 q.push((param, format_local(since, ctx.filter_timezone)));
+            }
+            if let (Some((_, b)), Some(to)) = (ctx.window, backfill_upper(param)) {
+                q.push((to, format_local(b, ctx.filter_timezone)));
             }
             let page = self.page(ctx, spec, &q).await?;
             let keys: Vec<Option<String>> = page.iter().map(|r| text(r, key).ok().flatten()).collect();
@@ -837,11 +850,18 @@ impl Catalog<'_> {
         let loaded: BTreeSet<DateTime<Utc>> =
             ctx.warehouse.loaded_windows(&ctx.pipeline, &ctx.stream).await?.into_iter().collect();
         let midnight = |d: NaiveDate| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), tz);
-        let days: Vec<NaiveDate> = first
-            .iter_days()
-            .take_while(|d| *d <= today)
-            .filter(|d| *d >= restate_from || !loaded.contains(&midnight(*d)))
-            .collect();
+        let days: Vec<NaiveDate> = match ctx.window {
+            // Backfill: every day of the window, loaded or not.
+            Some((a, b)) => {
+                let (a, b) = (a.with_timezone(&tz).date_naive(), b.with_timezone(&tz).date_naive());
+                a.iter_days().take_while(|d| *d < b && *d <= today).collect()
+            }
+            None => first
+                .iter_days()
+                .take_while(|d| *d <= today)
+                .filter(|d| *d >= restate_from || !loaded.contains(&midnight(*d)))
+                .collect(),
+        };
         if days.is_empty() {
             return Ok(());
         }
@@ -999,6 +1019,15 @@ impl Catalog<'_> {
             ..Default::default()
         })
         .await
+    }
+}
+
+/// The upper-bound parameter matching an incremental filter, where the API has one
+/// (`datecreatedfrom` → `datecreatedto`); backfill windows need both ends.
+fn backfill_upper(param: &str) -> Option<&'static str> {
+    match param {
+        "datecreatedfrom" => Some("datecreatedto"),
+        _ => None,
     }
 }
 

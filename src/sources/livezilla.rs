@@ -698,7 +698,19 @@ impl LiveZilla {
                 }
             }
         };
-        let until = pass.started_at.timestamp() + 1;
+        let mut until = pass.started_at.timestamp() + 1;
+        if let Some((a, b)) = ctx.window {
+            // Backfill: exactly the window, no full-scan bookkeeping.
+            pass = PassState {
+                since: Some(a),
+                offset: 0,
+                max_seen: None,
+                started_at: Utc::now(),
+                unstable: false,
+                full: false,
+            };
+            until = b.timestamp();
+        }
         let limit = ctx.sync.page_size.clamp(1, MAX_LIMIT);
         let base_step = ctx.sync.window.as_secs().max(1) as i64;
         // Windows [a, a + step) oldest first. A full answer may have lost rows: halve the step

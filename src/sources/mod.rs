@@ -116,6 +116,16 @@ pub fn stream_names(kind: SourceKind) -> Vec<&'static str> {
     streams(kind).iter().map(|s| s.name).collect()
 }
 
+/// Whether a backfill can load `stream` window by window (its API filters by a date range).
+/// The others (small dimensions, lists without date filters) are brought up to date by `run`.
+pub fn windowable(kind: SourceKind, stream: &str) -> bool {
+    match kind {
+        SourceKind::LiveAgent => stream == "conversations" || stream == "customers" || stream.starts_with("report_"),
+        SourceKind::LiveZilla => stream == "tickets" || stream == "chats",
+        SourceKind::Liveforce => false,
+    }
+}
+
 /// The streams a pipeline syncs when it does not list them.
 pub fn default_stream_names(kind: SourceKind) -> Vec<&'static str> {
     streams(kind).iter().filter(|s| s.default_on).map(|s| s.name).collect()

@@ -2,6 +2,7 @@
 //! network request goes to a simulator on 127.0.0.1.
 
 mod analysts;
+mod backfill;
 mod catalog;
 mod common;
 mod config;
