@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     ticket_id       VARCHAR NOT NULL,   -- vendor id (LiveAgent conversationid)
     code            VARCHAR,            -- human ticket code (LiveAgent "AX4-B4T-FD8")
     subject         VARCHAR,
-    status          VARCHAR,            -- canonical: new, open, answered, pending, resolved, closed, deleted, spam, chatting, calling, init
+    status          VARCHAR,            -- canonical: new, open, in_progress, answered, pending, resolved, closed, deleted, spam, chatting, calling, init
     status_raw      VARCHAR,            -- the vendor's status code as received
     channel         VARCHAR,            -- canonical: email, chat, call, web, form, facebook, twitter, forum, other
     channel_raw     VARCHAR,            -- the vendor's channel code as received

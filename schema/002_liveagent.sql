@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS _desksync_windows (
     PRIMARY KEY (pipeline, stream, window_start)
 );
 
+-- LiveAgent customers (contacts), incremental by creation time; re-read in full every sync.reconcile_every, which also marks vanished ones deleted_at.
 CREATE TABLE IF NOT EXISTS customers (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS customers (
     PRIMARY KEY (source, account, customer_id)
 );
 
+-- LiveAgent customer groups (full refresh).
 CREATE TABLE IF NOT EXISTS customer_groups (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS customer_groups (
     PRIMARY KEY (source, account, group_id)
 );
 
+-- LiveAgent companies: list fields plus details (emails, phones, group ids) for new or changed companies.
 CREATE TABLE IF NOT EXISTS companies (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -69,6 +72,7 @@ CREATE TABLE IF NOT EXISTS companies (
     PRIMARY KEY (source, account, company_id)
 );
 
+-- Custom (field_kind 'custom') and unique (field_kind 'unique') fields of a company, replaced with every details read.
 CREATE TABLE IF NOT EXISTS company_fields (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -82,6 +86,7 @@ CREATE TABLE IF NOT EXISTS company_fields (
     PRIMARY KEY (source, account, company_id, field_kind, field_code, value)
 );
 
+-- LiveAgent contact widgets (full refresh).
 CREATE TABLE IF NOT EXISTS widgets (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -106,6 +111,7 @@ CREATE TABLE IF NOT EXISTS widgets (
     PRIMARY KEY (source, account, widget_id)
 );
 
+-- LiveAgent suggestion categories (full refresh).
 CREATE TABLE IF NOT EXISTS suggestion_categories (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -119,6 +125,7 @@ CREATE TABLE IF NOT EXISTS suggestion_categories (
     PRIMARY KEY (source, account, category_id)
 );
 
+-- LiveAgent knowledge bases (full refresh).
 CREATE TABLE IF NOT EXISTS knowledgebases (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -131,6 +138,7 @@ CREATE TABLE IF NOT EXISTS knowledgebases (
     PRIMARY KEY (source, account, kb_id)
 );
 
+-- LiveAgent knowledge-base entries (categories, articles, topics…), incremental by date_changed.
 CREATE TABLE IF NOT EXISTS kb_entries (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -163,6 +171,7 @@ CREATE TABLE IF NOT EXISTS kb_entries (
     PRIMARY KEY (source, account, entry_id)
 );
 
+-- One row per LiveAgent account: version and server clock at the last run.
 CREATE TABLE IF NOT EXISTS application_status (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -177,6 +186,7 @@ CREATE TABLE IF NOT EXISTS application_status (
     PRIMARY KEY (source, account)
 );
 
+-- Agents of every vendor. known_from says where the row came from: onlinestatus / report_agents / messages (LiveAgent), operators (LiveZilla), staff (Liveforce).
 CREATE TABLE IF NOT EXISTS agents (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -193,6 +203,7 @@ CREATE TABLE IF NOT EXISTS agents (
     PRIMARY KEY (source, account, agent_id)
 );
 
+-- Tags of a LiveAgent conversation with their names (opt-in stream conversation_tags), replaced with every read.
 CREATE TABLE IF NOT EXISTS conversation_tags (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -205,6 +216,7 @@ CREATE TABLE IF NOT EXISTS conversation_tags (
     PRIMARY KEY (source, account, ticket_id, tag_id)
 );
 
+-- LiveAgent agents' online status, one capture per run (captured_at).
 CREATE TABLE IF NOT EXISTS agent_status_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -223,6 +235,7 @@ CREATE TABLE IF NOT EXISTS agent_status_snapshots (
     PRIMARY KEY (source, account, captured_at, agent_id)
 );
 
+-- LiveAgent departments' online status and counts, one capture per run.
 CREATE TABLE IF NOT EXISTS department_status_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -241,6 +254,7 @@ CREATE TABLE IF NOT EXISTS department_status_snapshots (
     PRIMARY KEY (source, account, captured_at, department_id)
 );
 
+-- LiveAgent chats overview (visitors, running, ringing, queued chats, agents), one capture per run.
 CREATE TABLE IF NOT EXISTS chats_overview_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -256,6 +270,7 @@ CREATE TABLE IF NOT EXISTS chats_overview_snapshots (
     PRIMARY KEY (source, account, captured_at)
 );
 
+-- LiveAgent calls overview (running, ringing, queued calls), one capture per run.
 CREATE TABLE IF NOT EXISTS calls_overview_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -269,6 +284,7 @@ CREATE TABLE IF NOT EXISTS calls_overview_snapshots (
     PRIMARY KEY (source, account, captured_at)
 );
 
+-- LiveAgent agents report per day window. Measures are LiveAgent's, named in snake_case; *_ph per hour, *_p percent, times in seconds.
 CREATE TABLE IF NOT EXISTS report_agents (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -333,6 +349,7 @@ CREATE TABLE IF NOT EXISTS report_agents (
     PRIMARY KEY (source, account, window_start, agent_id)
 );
 
+-- LiveAgent channels report per day window (measures as in report_agents).
 CREATE TABLE IF NOT EXISTS report_channels (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -389,6 +406,7 @@ CREATE TABLE IF NOT EXISTS report_channels (
     PRIMARY KEY (source, account, window_start, channel_id)
 );
 
+-- LiveAgent departments report per day window.
 CREATE TABLE IF NOT EXISTS report_departments (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -445,6 +463,7 @@ CREATE TABLE IF NOT EXISTS report_departments (
     PRIMARY KEY (source, account, window_start, department_id)
 );
 
+-- LiveAgent tags report per day window.
 CREATE TABLE IF NOT EXISTS report_tags (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -501,6 +520,7 @@ CREATE TABLE IF NOT EXISTS report_tags (
     PRIMARY KEY (source, account, window_start, tag_id)
 );
 
+-- LiveAgent performance report per day window; period_start/period_end are the report's own period.
 CREATE TABLE IF NOT EXISTS report_performance (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -557,6 +577,7 @@ CREATE TABLE IF NOT EXISTS report_performance (
     PRIMARY KEY (source, account, window_start, period_start)
 );
 
+-- Customer ratings of agents (ranking_type W positive, P negative) per day window.
 CREATE TABLE IF NOT EXISTS report_ranking (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -579,6 +600,7 @@ CREATE TABLE IF NOT EXISTS report_ranking (
     PRIMARY KEY (source, account, window_start, rating_id)
 );
 
+-- Agents' availability per day window and scope (tickets, chats, calls); seconds_online parsed from hours_online.
 CREATE TABLE IF NOT EXISTS report_agents_availability (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -602,6 +624,7 @@ CREATE TABLE IF NOT EXISTS report_agents_availability (
     PRIMARY KEY (source, account, scope, window_start, availability_id)
 );
 
+-- Chats/calls availability per hour (period_start) within each day window.
 CREATE TABLE IF NOT EXISTS report_availability (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -617,6 +640,7 @@ CREATE TABLE IF NOT EXISTS report_availability (
     PRIMARY KEY (source, account, scope, window_start, period_start)
 );
 
+-- Tickets/chats/calls load per hour (queue, slots, service).
 CREATE TABLE IF NOT EXISTS report_load (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -639,6 +663,7 @@ CREATE TABLE IF NOT EXISTS report_load (
     PRIMARY KEY (source, account, scope, window_start, period_start)
 );
 
+-- SLA compliance per day window and scope.
 CREATE TABLE IF NOT EXISTS report_sla_compliance (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -660,6 +685,7 @@ CREATE TABLE IF NOT EXISTS report_sla_compliance (
     PRIMARY KEY (source, account, scope, window_start, period_start)
 );
 
+-- SLA log entries per day window and scope.
 CREATE TABLE IF NOT EXISTS report_sla_log (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,

@@ -1,11 +1,13 @@
 -- desksync schema 004: what Liveforce (a Perfex-based CRM) adds to the shared model. Declared in
 -- src/tables.rs. `calls` is shared: LiveAgent call conversations land there too.
 
--- Perfex tickets carry a priority (1 Low, 2 Medium, 3 High, or custom) and may be merged into
--- another ticket (merged_into: the surviving ticket's id; the merged one keeps its row, flagged).
+-- The vendor's priority: low, medium, high (Perfex 1, 2, 3), or a custom priority's id.
 ALTER TABLE tickets ADD COLUMN IF NOT EXISTS priority VARCHAR;
+-- Set when the ticket was merged into another one: that ticket's id. The merged ticket keeps its
+-- row, and its messages are not read (they belong to the surviving ticket).
 ALTER TABLE tickets ADD COLUMN IF NOT EXISTS merged_into VARCHAR;
 
+-- Liveforce ticket statuses; canonical is desksync's status for tickets in that status.
 CREATE TABLE IF NOT EXISTS ticket_statuses (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -22,6 +24,7 @@ CREATE TABLE IF NOT EXISTS ticket_statuses (
     PRIMARY KEY (source, account, status_id)
 );
 
+-- Phone calls of every vendor: Liveforce call logs (direction, duration) and LiveAgent call conversations (call_id = ticket_id).
 CREATE TABLE IF NOT EXISTS calls (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -41,6 +44,7 @@ CREATE TABLE IF NOT EXISTS calls (
     PRIMARY KEY (source, account, call_id)
 );
 
+-- Liveforce leads, listed whole every run, written when changed.
 CREATE TABLE IF NOT EXISTS leads (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -65,6 +69,7 @@ CREATE TABLE IF NOT EXISTS leads (
     PRIMARY KEY (source, account, lead_id)
 );
 
+-- Notes on Liveforce leads, replaced with every read of a changed lead.
 CREATE TABLE IF NOT EXISTS lead_notes (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -79,6 +84,7 @@ CREATE TABLE IF NOT EXISTS lead_notes (
     PRIMARY KEY (source, account, lead_id, note_id)
 );
 
+-- Liveforce lead counts per status, one capture per run.
 CREATE TABLE IF NOT EXISTS leads_status_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -92,6 +98,7 @@ CREATE TABLE IF NOT EXISTS leads_status_snapshots (
     PRIMARY KEY (source, account, captured_at, status_id)
 );
 
+-- Liveforce leads summary figures (metric, value), one capture per run.
 CREATE TABLE IF NOT EXISTS leads_summary_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -105,6 +112,7 @@ CREATE TABLE IF NOT EXISTS leads_summary_snapshots (
     PRIMARY KEY (source, account, captured_at, metric)
 );
 
+-- Liveforce deals.
 CREATE TABLE IF NOT EXISTS deals (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -125,6 +133,7 @@ CREATE TABLE IF NOT EXISTS deals (
     PRIMARY KEY (source, account, deal_id)
 );
 
+-- Liveforce deal sources (a dimension).
 CREATE TABLE IF NOT EXISTS deal_sources (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -137,6 +146,7 @@ CREATE TABLE IF NOT EXISTS deal_sources (
     PRIMARY KEY (source, account, source_id)
 );
 
+-- Liveforce deal pipeline stages (a dimension).
 CREATE TABLE IF NOT EXISTS deal_stages (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
@@ -151,6 +161,7 @@ CREATE TABLE IF NOT EXISTS deal_stages (
     PRIMARY KEY (source, account, stage_id)
 );
 
+-- Services (line items) of a Liveforce deal, replaced with every read of a changed deal.
 CREATE TABLE IF NOT EXISTS deal_services (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,

@@ -15,6 +15,7 @@
 //! * [`pipeline`]: runs a pipeline's streams and records the run.
 //! * [`backfill`]: history window by window, resumable, recorded in a ledger.
 //! * [`serve`]: the long-running service: cron schedules, health, metrics and status over HTTP.
+//! * [`reference`]: renders `docs/tables.md` (every table, column and view) from the DDL.
 //! * [`warehouse`]: DuckDB: migrations, transactional upsert + state, run history, quarantine.
 //! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
 //! * [`state`]: the versioned per-stream state format.
@@ -34,6 +35,7 @@ pub mod lake;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
+pub mod reference;
 pub mod serve;
 pub mod simulator;
 pub mod sources;

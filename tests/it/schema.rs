@@ -24,3 +24,22 @@ fn model_matches_ddl() {
     let versions: i64 = c.query_row("SELECT count(*) FROM _desksync_schema", [], |r| r.get(0)).unwrap();
     assert_eq!(versions as usize, desksync::warehouse::MIGRATIONS.len());
 }
+
+#[test]
+fn the_table_reference_in_docs_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tables.md");
+    let rendered = desksync::reference::markdown();
+    if std::env::var_os("DESKSYNC_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &rendered).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(on_disk == rendered, "docs/tables.md is stale: run `DESKSYNC_BLESS=1 cargo test --test it schema`");
+    // Every table and view is in it.
+    for t in Table::all() {
+        assert!(rendered.contains(&format!("### `{}`", t.name())), "{}", t.name());
+    }
+    for v in ["ticket_facts", "daily_volumes", "agent_workload", "agent_ratings", "ticket_tags"] {
+        assert!(rendered.contains(&format!("### `{v}`")), "{v}");
+    }
+}
