@@ -377,7 +377,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 None => None,
             };
             println!(
-                "{:<10} {:<34} {:<27} {:<52} {:<20} {:<24} endpoint",
+                "{:<10} {:<34} {:<27} {:<52} {:<26} {:<25} endpoint",
                 "source", "stream", "table", "primary key", "mode", "cursor"
             );
             for kind in sources::SourceKind::ALL {
@@ -387,14 +387,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                         _ => "",
                     };
                     println!(
-                        "{:<10} {:<34} {:<27} {:<52} {:<20} {:<24} {}{mark}",
+                        "{:<10} {:<34} {:<27} {:<52} {:<26} {:<25} {}{mark}",
                         kind.name(),
                         s.name,
                         s.table.name(),
                         s.table.primary_key().join(", "),
                         s.mode.name(),
                         s.cursor.unwrap_or("-"),
-                        s.endpoint
+                        if s.endpoint.starts_with('/') {
+                            format!("GET {}", s.endpoint)
+                        } else {
+                            s.endpoint.to_string()
+                        }
                     );
                 }
             }

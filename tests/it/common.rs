@@ -40,64 +40,54 @@ impl Env {
     /// to the pipeline file (TOML keys before any table in `FAST` must come first: pass top-level
     /// keys in `top`).
     pub async fn new(sim: SimConfig, top: &str, tables: &str) -> Env {
-        let sim = Simulator::start(sim, 0).await.expect("simulator starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
-        std::fs::write(dir.path().join("la.key"), &sim.state.config.api_key).unwrap();
-        std::fs::write(
-            dir.path().join("desksync.toml"),
-            "[warehouse]\npath = \"w.duckdb\"\nlock_timeout = \"20s\"\n[lake]\npath = \"lake\"\n",
-        )
-        .unwrap();
-        let tables = if tables.is_empty() { FAST.to_string() } else { tables.to_string() };
         // Tests of the conversation machinery sync the core streams only (each stream costs a
         // few warehouse round trips); tests of the other streams list theirs.
         let top = if top.contains("streams") { top.to_string() } else { format!("{CORE_STREAMS}\n{top}") };
-        std::fs::write(
-            dir.path().join("pipelines/la.toml"),
-            format!(
-                "source = \"liveagent\"\nbase_url = \"{}\"\naccount = \"acme\"\napi_key_file = \"la.key\"\n{top}\n{tables}",
-                sim.base_url()
-            ),
-        )
-        .unwrap();
-        let config_path = dir.path().join("desksync.toml");
-        Env { dir, sim, config_path }
+        Env::with_pipeline(sim, "la", &top, tables, |cfg| {
+            (cfg.api_key.clone(), "source = \"liveagent\"\napi_key_file = \"la.secret\"".into())
+        })
+        .await
     }
 
     /// A simulator and a LiveZilla pipeline `lz` against it (operator `apiadmin`, password in a
     /// file; `password` overrides it, e.g. a wrong one).
     pub async fn livezilla(sim: SimConfig, password: Option<&str>, top: &str, tables: &str) -> Env {
-        let sim = Simulator::start(sim, 0).await.expect("simulator starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
-        let pass = password.map(String::from).unwrap_or_else(|| sim.state.config.lz_password.clone());
-        std::fs::write(dir.path().join("lz.pass"), pass).unwrap();
-        std::fs::write(
-            dir.path().join("desksync.toml"),
-            "[warehouse]\npath = \"w.duckdb\"\nlock_timeout = \"20s\"\n[lake]\npath = \"lake\"\n",
-        )
-        .unwrap();
-        let tables = if tables.is_empty() { FAST.to_string() } else { tables.to_string() };
-        std::fs::write(
-            dir.path().join("pipelines/lz.toml"),
-            format!(
-                "source = \"livezilla\"\nbase_url = \"{}\"\naccount = \"acme\"\nusername = \"apiadmin\"\npassword_file = \"lz.pass\"\n{top}\n{tables}",
-                sim.base_url()
-            ),
-        )
-        .unwrap();
-        let config_path = dir.path().join("desksync.toml");
-        Env { dir, sim, config_path }
+        let password = password.map(String::from);
+        Env::with_pipeline(sim, "lz", top, tables, move |cfg| {
+            (
+                password.unwrap_or_else(|| cfg.lz_password.clone()),
+                "source = \"livezilla\"\nusername = \"apiadmin\"\npassword_file = \"lz.secret\"".into(),
+            )
+        })
+        .await
     }
 
     /// A simulator and a Liveforce pipeline `lf` against it (Basic auth; `password` overrides).
     pub async fn liveforce(sim: SimConfig, password: Option<&str>, top: &str, tables: &str) -> Env {
+        let password = password.map(String::from);
+        Env::with_pipeline(sim, "lf", top, tables, move |cfg| {
+            (
+                password.unwrap_or_else(|| cfg.lf_password.clone()),
+                format!("source = \"liveforce\"\nusername = \"{}\"\npassword_file = \"lf.secret\"", cfg.lf_user),
+            )
+        })
+        .await
+    }
+
+    /// A simulator, `desksync.toml`, and pipeline `name`: `vendor` gives the secret (written to
+    /// `<name>.secret`) and the pipeline's source and credential keys; `top` and `tables` follow.
+    async fn with_pipeline(
+        sim: SimConfig,
+        name: &str,
+        top: &str,
+        tables: &str,
+        vendor: impl FnOnce(&SimConfig) -> (String, String),
+    ) -> Env {
         let sim = Simulator::start(sim, 0).await.expect("simulator starts");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
-        let pass = password.map(String::from).unwrap_or_else(|| sim.state.config.lf_password.clone());
-        std::fs::write(dir.path().join("lf.pass"), pass).unwrap();
+        let (secret, keys) = vendor(&sim.state.config);
+        std::fs::write(dir.path().join(format!("{name}.secret")), secret).unwrap();
         std::fs::write(
             dir.path().join("desksync.toml"),
             "[warehouse]\npath = \"w.duckdb\"\nlock_timeout = \"20s\"\n[lake]\npath = \"lake\"\n",
@@ -105,12 +95,8 @@ impl Env {
         .unwrap();
         let tables = if tables.is_empty() { FAST.to_string() } else { tables.to_string() };
         std::fs::write(
-            dir.path().join("pipelines/lf.toml"),
-            format!(
-                "source = \"liveforce\"\nbase_url = \"{}\"\naccount = \"acme\"\nusername = \"{}\"\npassword_file = \"lf.pass\"\n{top}\n{tables}",
-                sim.base_url(),
-                sim.state.config.lf_user
-            ),
+            dir.path().join(format!("pipelines/{name}.toml")),
+            format!("{keys}\nbase_url = \"{}\"\naccount = \"acme\"\n{top}\n{tables}", sim.base_url()),
         )
         .unwrap();
         let config_path = dir.path().join("desksync.toml");

@@ -75,7 +75,7 @@ message_concurrency = 4
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_api_key_is_reported_in_plain_words() {
     let env = Env::new(SimConfig { conversations: 5, ..Default::default() }, "", "").await;
-    std::fs::write(env.dir.path().join("la.key"), "wrong-key-987").unwrap();
+    std::fs::write(env.dir.path().join("la.secret"), "wrong-key-987").unwrap();
     let config = env.config();
     let p = &config.pipelines[0];
     let source = Source::new(p, desksync::sources::http_client(p));
