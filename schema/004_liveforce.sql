@@ -11,13 +11,13 @@ ALTER TABLE tickets ADD COLUMN IF NOT EXISTS merged_into VARCHAR;
 CREATE TABLE IF NOT EXISTS ticket_statuses (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    status_id                    VARCHAR NOT NULL,
-    name                         VARCHAR,
-    canonical                    VARCHAR,
-    is_default                   BOOLEAN,
-    color                        VARCHAR,
-    sort_order                   BIGINT,
-    deleted_at                   TIMESTAMPTZ,
+    status_id                    VARCHAR NOT NULL, -- Perfex ticketstatusid
+    name                         VARCHAR, -- status name
+    canonical                    VARCHAR, -- desksync's status for tickets in this status
+    is_default                   BOOLEAN, -- one of the five Perfex defaults
+    color                        VARCHAR, -- display colour
+    sort_order                   BIGINT, -- display order
+    deleted_at                   TIMESTAMPTZ, -- set when the record is no longer listed; rows are never hard-deleted
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -28,16 +28,16 @@ CREATE TABLE IF NOT EXISTS ticket_statuses (
 CREATE TABLE IF NOT EXISTS calls (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    call_id                      VARCHAR NOT NULL,
-    direction                    VARCHAR,
-    agent_id                     VARCHAR,
-    customer_id                  VARCHAR,
-    customer_phone               VARCHAR,
-    started_at                   TIMESTAMPTZ,
-    duration_seconds             BIGINT,
-    status                       VARCHAR,
-    ticket_id                    VARCHAR,
-    deleted_at                   TIMESTAMPTZ,
+    call_id                      VARCHAR NOT NULL, -- call log id (LiveAgent: the call conversation id)
+    direction                    VARCHAR, -- inbound or outbound (Liveforce call_type)
+    agent_id                     VARCHAR, -- staff/agent id
+    customer_id                  VARCHAR, -- contact id
+    customer_phone               VARCHAR, -- the customer's number
+    started_at                   TIMESTAMPTZ, -- when the call started
+    duration_seconds             BIGINT, -- call length in seconds
+    status                       VARCHAR, -- call status (Liveforce call_status; LiveAgent: the conversation status)
+    ticket_id                    VARCHAR, -- the ticket the call belongs to (LiveAgent)
+    deleted_at                   TIMESTAMPTZ, -- set when the record is no longer listed; rows are never hard-deleted
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -48,21 +48,21 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE TABLE IF NOT EXISTS leads (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    lead_id                      VARCHAR NOT NULL,
-    name                         VARCHAR,
-    title                        VARCHAR,
-    company                      VARCHAR,
-    email                        VARCHAR,
-    phone                        VARCHAR,
-    status_id                    VARCHAR,
-    status_name                  VARCHAR,
-    source_id                    VARCHAR,
-    assigned_to                  VARCHAR,
-    lead_value                   DOUBLE,
-    country                      VARCHAR,
-    created_at                   TIMESTAMPTZ,
-    last_contact_at              TIMESTAMPTZ,
-    deleted_at                   TIMESTAMPTZ,
+    lead_id                      VARCHAR NOT NULL, -- Perfex lead id
+    name                         VARCHAR, -- lead's name
+    title                        VARCHAR, -- job title
+    company                      VARCHAR, -- company
+    email                        VARCHAR, -- e-mail
+    phone                        VARCHAR, -- phone number
+    status_id                    VARCHAR, -- lead status id
+    status_name                  VARCHAR, -- lead status name
+    source_id                    VARCHAR, -- lead source id
+    assigned_to                  VARCHAR, -- staff id the lead is assigned to
+    lead_value                   DOUBLE, -- estimated value
+    country                      VARCHAR, -- country
+    created_at                   TIMESTAMPTZ, -- when the lead was added
+    last_contact_at              TIMESTAMPTZ, -- last contact with the lead
+    deleted_at                   TIMESTAMPTZ, -- set when the record is no longer listed; rows are never hard-deleted
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -73,11 +73,11 @@ CREATE TABLE IF NOT EXISTS leads (
 CREATE TABLE IF NOT EXISTS lead_notes (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    lead_id                      VARCHAR NOT NULL,
-    note_id                      VARCHAR NOT NULL,
-    staff_id                     VARCHAR,
-    description                  VARCHAR,
-    created_at                   TIMESTAMPTZ,
+    lead_id                      VARCHAR NOT NULL, -- the lead
+    note_id                      VARCHAR NOT NULL, -- note id
+    staff_id                     VARCHAR, -- staff who added it
+    description                  VARCHAR, -- note text
+    created_at                   TIMESTAMPTZ, -- when it was added
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -88,10 +88,10 @@ CREATE TABLE IF NOT EXISTS lead_notes (
 CREATE TABLE IF NOT EXISTS leads_status_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    captured_at                  TIMESTAMPTZ NOT NULL,
-    status_id                    VARCHAR NOT NULL,
-    status_name                  VARCHAR,
-    leads                        BIGINT,
+    captured_at                  TIMESTAMPTZ NOT NULL, -- when the run captured this snapshot
+    status_id                    VARCHAR NOT NULL, -- lead status id
+    status_name                  VARCHAR, -- lead status name
+    leads                        BIGINT, -- leads in the status at capture time
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -102,10 +102,10 @@ CREATE TABLE IF NOT EXISTS leads_status_snapshots (
 CREATE TABLE IF NOT EXISTS leads_summary_snapshots (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    captured_at                  TIMESTAMPTZ NOT NULL,
-    metric                       VARCHAR NOT NULL,
-    value                        DOUBLE,
-    value_text                   VARCHAR,
+    captured_at                  TIMESTAMPTZ NOT NULL, -- when the run captured this snapshot
+    metric                       VARCHAR NOT NULL, -- the figure, as the summary names it (nested keys joined with dots)
+    value                        DOUBLE, -- its numeric value when it has one
+    value_text                   VARCHAR, -- its value as sent
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -116,17 +116,17 @@ CREATE TABLE IF NOT EXISTS leads_summary_snapshots (
 CREATE TABLE IF NOT EXISTS deals (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    deal_id                      VARCHAR NOT NULL,
-    name                         VARCHAR,
-    deal_value                   DOUBLE,
-    stage_id                     VARCHAR,
-    source_id                    VARCHAR,
-    status                       VARCHAR,
-    assigned_to                  VARCHAR,
-    lead_id                      VARCHAR,
-    created_at                   TIMESTAMPTZ,
-    expected_close_at            TIMESTAMPTZ,
-    deleted_at                   TIMESTAMPTZ,
+    deal_id                      VARCHAR NOT NULL, -- deal id
+    name                         VARCHAR, -- deal name
+    deal_value                   DOUBLE, -- deal value
+    stage_id                     VARCHAR, -- pipeline stage (deal_stages)
+    source_id                    VARCHAR, -- deal source (deal_sources)
+    status                       VARCHAR, -- open, won or lost
+    assigned_to                  VARCHAR, -- staff id
+    lead_id                      VARCHAR, -- the lead the deal came from
+    created_at                   TIMESTAMPTZ, -- when the deal was added
+    expected_close_at            TIMESTAMPTZ, -- expected close date
+    deleted_at                   TIMESTAMPTZ, -- set when the record is no longer listed; rows are never hard-deleted
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -137,9 +137,9 @@ CREATE TABLE IF NOT EXISTS deals (
 CREATE TABLE IF NOT EXISTS deal_sources (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    source_id                    VARCHAR NOT NULL,
-    name                         VARCHAR,
-    deleted_at                   TIMESTAMPTZ,
+    source_id                    VARCHAR NOT NULL, -- deal source id
+    name                         VARCHAR, -- source name
+    deleted_at                   TIMESTAMPTZ, -- set when the record is no longer listed; rows are never hard-deleted
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -150,11 +150,11 @@ CREATE TABLE IF NOT EXISTS deal_sources (
 CREATE TABLE IF NOT EXISTS deal_stages (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    stage_id                     VARCHAR NOT NULL,
-    name                         VARCHAR,
-    sort_order                   BIGINT,
-    probability                  DOUBLE,
-    deleted_at                   TIMESTAMPTZ,
+    stage_id                     VARCHAR NOT NULL, -- pipeline stage id
+    name                         VARCHAR, -- stage name
+    sort_order                   BIGINT, -- order in the pipeline
+    probability                  DOUBLE, -- win probability in percent
+    deleted_at                   TIMESTAMPTZ, -- set when the record is no longer listed; rows are never hard-deleted
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
@@ -165,11 +165,11 @@ CREATE TABLE IF NOT EXISTS deal_stages (
 CREATE TABLE IF NOT EXISTS deal_services (
     source                       VARCHAR NOT NULL,
     account                      VARCHAR NOT NULL,
-    deal_id                      VARCHAR NOT NULL,
-    service_id                   VARCHAR NOT NULL,
-    name                         VARCHAR,
-    quantity                     DOUBLE,
-    rate                         DOUBLE,
+    deal_id                      VARCHAR NOT NULL, -- the deal
+    service_id                   VARCHAR NOT NULL, -- service (line item) id
+    name                         VARCHAR, -- service name
+    quantity                     DOUBLE, -- quantity
+    rate                         DOUBLE, -- unit rate
     content_hash                 VARCHAR,
     raw                          VARCHAR,
     synced_at                    TIMESTAMPTZ NOT NULL,
