@@ -62,7 +62,7 @@ enum Command {
         pipelines: Vec<String>,
     },
     /// Run every scheduled pipeline on its cron schedule until SIGTERM/SIGINT, with /healthz,
-    /// /readyz, /metrics and /status over HTTP.
+    /// /readyz, /metrics and /status over HTTP. SIGHUP reloads the configuration.
     Serve {
         /// Address of the HTTP endpoint.
         #[arg(long, default_value = "127.0.0.1:9184")]

@@ -16,9 +16,10 @@
 //! * **HTTP** (default `127.0.0.1:9184`): `/healthz` (the process is alive), `/readyz`
 //!   (configuration loaded and warehouse migrated, not shutting down), `/metrics`
 //!   (Prometheus text), `/status` (JSON: each pipeline's last run, next run and watermarks).
-//! * **Configuration changes** take a restart (`systemctl restart desksync`), after validating
-//!   the new files with `desksync streams`; `serve` never applies a configuration that does not
-//!   validate, since it only ever starts from one that does.
+//! * **Configuration reload** on SIGHUP (`systemctl reload desksync`): the files are read and
+//!   validated again; if they are valid, pipelines are rescheduled from them (runs in progress
+//!   finish first; added pipelines start, removed ones stop being scheduled); if not, every
+//!   problem is logged and the running configuration stays.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -51,6 +52,10 @@ pub struct ServeOptions {
     pub shutdown_deadline: Duration,
     /// Largest start delay added to a pipeline's schedule. Default: `30s`.
     pub jitter_max: Duration,
+    /// Where the configuration was read from, for reloads. Default: none (no reloads).
+    pub config_path: Option<std::path::PathBuf>,
+    /// Notified to reload the configuration (the binary wires SIGHUP to it).
+    pub reload: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for ServeOptions {
@@ -60,6 +65,8 @@ impl Default for ServeOptions {
             max_concurrent_runs: 4,
             shutdown_deadline: Duration::from_secs(60),
             jitter_max: Duration::from_secs(30),
+            config_path: None,
+            reload: None,
         }
     }
 }
@@ -97,7 +104,7 @@ pub struct LastRun {
 }
 
 struct Shared {
-    config: Config,
+    config: Mutex<Arc<Config>>,
     status: Mutex<BTreeMap<String, PipelineStatus>>,
     ready: Mutex<bool>,
     warehouse: Warehouse,
@@ -140,34 +147,12 @@ pub async fn serve(
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<(), ServeError> {
     let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
-    let scheduled: Vec<(PipelineConfig, cron::Schedule)> = config
-        .pipelines
-        .iter()
-        .filter_map(|p| {
-            let s = p.schedule.as_deref()?;
-            cron::Schedule::from_str(s).ok().map(|sch| (p.clone(), sch))
-        })
-        .collect();
-    for p in config.pipelines.iter().filter(|p| p.schedule.is_none()) {
-        tracing::warn!(pipeline = %p.name, "no schedule: serve will not run it (desksync run does)");
-    }
-    if scheduled.is_empty() {
+    if scheduled(&config).is_empty() {
         return Err(ServeError::NothingScheduled);
     }
     let shared = Arc::new(Shared {
-        status: Mutex::new(
-            config
-                .pipelines
-                .iter()
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        PipelineStatus { pipeline: p.name.clone(), schedule: p.schedule.clone(), ..Default::default() },
-                    )
-                })
-                .collect(),
-        ),
-        config,
+        status: Mutex::new(BTreeMap::new()),
+        config: Mutex::new(Arc::new(config)),
         ready: Mutex::new(false),
         warehouse: warehouse.clone(),
     });
@@ -191,14 +176,40 @@ pub async fn serve(
         let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
     });
     warehouse.migrate().await?;
-    refresh_status(&shared).await;
-    *shared.ready.lock().expect("ready lock") = true;
 
     let slots = Arc::new(tokio::sync::Semaphore::new(options.max_concurrent_runs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for (p, schedule) in scheduled {
-        let (shared, slots, shutdown, options) = (shared.clone(), slots.clone(), shutdown.clone(), options.clone());
-        tasks.spawn(async move { pipeline_loop(p, schedule, shared, slots, shutdown, options).await });
+    let reload = options.reload.clone().unwrap_or_default();
+    loop {
+        // One generation of pipeline loops per configuration; a reload ends the generation's
+        // scheduling (a run in progress still finishes) and starts the next one.
+        let generation = shutdown.child_token();
+        let config = shared.config.lock().expect("config lock").clone();
+        reset_status(&shared, &config);
+        refresh_status(&shared).await;
+        *shared.ready.lock().expect("ready lock") = true;
+        for (p, schedule) in scheduled(&config) {
+            let (shared, slots, shutdown, generation, options) =
+                (shared.clone(), slots.clone(), shutdown.clone(), generation.clone(), options.clone());
+            tasks.spawn(async move { pipeline_loop(p, schedule, shared, slots, shutdown, generation, options).await });
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = reload.notified() => {}
+        }
+        let Some(path) = &options.config_path else {
+            tracing::warn!("reload requested, but serve was not given its configuration path");
+            continue;
+        };
+        match crate::config::load(path) {
+            Ok(new) if !scheduled(&new).is_empty() => {
+                tracing::info!(path = %path.display(), pipelines = new.pipelines.len(), "configuration reloaded");
+                generation.cancel();
+                *shared.config.lock().expect("config lock") = Arc::new(new);
+            }
+            Ok(_) => tracing::error!("configuration not reloaded: no pipeline has a schedule; keeping the running one"),
+            Err(e) => tracing::error!("configuration not reloaded, keeping the running one: {e}"),
+        }
     }
     shutdown.cancelled().await;
     *shared.ready.lock().expect("ready lock") = false;
@@ -220,6 +231,7 @@ async fn pipeline_loop(
     shared: Arc<Shared>,
     slots: Arc<tokio::sync::Semaphore>,
     shutdown: CancellationToken,
+    generation: CancellationToken,
     options: ServeOptions,
 ) {
     let delay = jitter(&p.name, &schedule, options.jitter_max);
@@ -250,15 +262,16 @@ async fn pipeline_loop(
         }
         let wait = (next - Utc::now()).to_std().unwrap_or_default();
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = generation.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
         let permit = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = generation.cancelled() => return,
             p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
         };
         set_running(&shared, &p.name, true);
-        match run_pipeline(&shared.config, &p, shutdown.clone()).await {
+        let config = shared.config.lock().expect("config lock").clone();
+        match run_pipeline(&config, &p, shutdown.clone()).await {
             Ok(summary) => tracing::info!(
                 pipeline = %p.name, status = summary.status, rows = summary.rows_written,
                 requests = summary.requests, elapsed_ms = summary.elapsed.as_millis() as u64, "scheduled run finished"
@@ -271,9 +284,37 @@ async fn pipeline_loop(
         drop(permit);
         set_running(&shared, &p.name, false);
         refresh_status(&shared).await;
-        if shutdown.is_cancelled() {
+        if generation.is_cancelled() {
             return;
         }
+    }
+}
+
+/// The pipelines of `config` that have a valid schedule.
+fn scheduled(config: &Config) -> Vec<(PipelineConfig, cron::Schedule)> {
+    for p in config.pipelines.iter().filter(|p| p.schedule.is_none()) {
+        tracing::warn!(pipeline = %p.name, "no schedule: serve will not run it (desksync run does)");
+    }
+    config
+        .pipelines
+        .iter()
+        .filter_map(|p| {
+            let s = p.schedule.as_deref()?;
+            cron::Schedule::from_str(s).ok().map(|sch| (p.clone(), sch))
+        })
+        .collect()
+}
+
+/// Status entries for exactly the pipelines of `config` (keeping what is known of them).
+fn reset_status(shared: &Shared, config: &Config) {
+    let mut map = shared.status.lock().expect("status lock");
+    let old = std::mem::take(&mut *map);
+    for p in &config.pipelines {
+        let mut s = old.get(&p.name).cloned().unwrap_or_default();
+        s.pipeline = p.name.clone();
+        s.schedule = p.schedule.clone();
+        s.next_run = None;
+        map.insert(p.name.clone(), s);
     }
 }
 
@@ -285,7 +326,8 @@ fn set_running(shared: &Shared, pipeline: &str, running: bool) {
 
 /// Read last runs and watermarks from the warehouse into the status map.
 async fn refresh_status(shared: &Shared) {
-    let names: Vec<String> = shared.config.pipelines.iter().map(|p| p.name.clone()).collect();
+    let config = shared.config.lock().expect("config lock").clone();
+    let names: Vec<String> = config.pipelines.iter().map(|p| p.name.clone()).collect();
     for name in names {
         let runs = shared.warehouse.last_run(&name).await;
         let states = shared.warehouse.show_state(&name).await;
