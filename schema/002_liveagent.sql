@@ -8,16 +8,23 @@
 -- one vendor report per day window [window_start, window_end) in the account's zone, and a
 -- window's rows are replaced together when the day is pulled again (restatements).
 
--- Report windows already loaded, per pipeline and stream: a run pulls the days missing here and
--- the days inside the restatement lookback. Written in the same transaction as the window's rows.
+-- The window ledger: every window a pipeline loaded, per stream. kind 'report': a report day
+-- loaded by a run (a run pulls the days missing here plus those inside the restatement
+-- lookback), written in the same transaction as the day's rows. kind 'backfill': a window of
+-- `desksync backfill` (an interrupted backfill resumes at the first window not 'done').
 CREATE TABLE IF NOT EXISTS _desksync_windows (
     pipeline     VARCHAR NOT NULL, -- the pipeline
-    stream       VARCHAR NOT NULL, -- the report stream
-    window_start TIMESTAMPTZ NOT NULL, -- start of the day window the report describes (midnight in the account's zone, as UTC)
-    window_end   TIMESTAMPTZ NOT NULL, -- end of the day window (the next midnight; 23 or 25 hours later on DST days)
-    rows         BIGINT NOT NULL, -- rows the window held when loaded
-    loaded_at    TIMESTAMPTZ NOT NULL, -- when it was (last) loaded
-    PRIMARY KEY (pipeline, stream, window_start)
+    stream       VARCHAR NOT NULL, -- the stream
+    kind         VARCHAR NOT NULL, -- report (a report day) or backfill (a backfill window)
+    window_start TIMESTAMPTZ NOT NULL, -- start of the window (midnight in the account's zone, as UTC)
+    window_end   TIMESTAMPTZ NOT NULL, -- its end (exclusive; a report day lasts 23 or 25 hours on DST days)
+    status       VARCHAR NOT NULL, -- running, done or failed
+    rows         BIGINT, -- rows the window wrote (report: rows the day holds)
+    requests     BIGINT, -- HTTP requests it took, retries included (backfill)
+    attempts     INTEGER NOT NULL, -- how many times the window was loaded
+    error        VARCHAR, -- why the last attempt failed, in plain words
+    updated_at   TIMESTAMPTZ NOT NULL, -- when it was last loaded or attempted
+    PRIMARY KEY (pipeline, stream, kind, window_start)
 );
 
 -- LiveAgent customers (contacts), incremental by creation time; re-read in full every sync.reconcile_every, which also marks vanished ones deleted_at.

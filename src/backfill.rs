@@ -1,5 +1,5 @@
 //! `desksync backfill`: load a pipeline's history window by window through the same stream
-//! code as `run`, recording each (stream, window) in `_desksync_backfill`.
+//! code as `run`, recording each (stream, window) in the window ledger `_desksync_windows` (kind `backfill`).
 //!
 //! * Only streams whose API filters by a date range are windowed ([`crate::sources::windowable`]:
 //!   LiveAgent conversations (with their messages), customers and reports; LiveZilla tickets and
@@ -105,7 +105,7 @@ impl Plan {
             self.counted_duration.as_secs_f64() / 60.0,
             self.rate_per_minute
         ));
-        s.push_str("  state: incremental watermarks are not changed; each window is recorded in _desksync_backfill\n");
+        s.push_str("  state: incremental watermarks are not changed; each window is recorded in _desksync_windows\n");
         s
     }
 }

@@ -36,7 +36,6 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "003_livezilla.sql", include_str!("../schema/003_livezilla.sql")),
     (4, "004_liveforce.sql", include_str!("../schema/004_liveforce.sql")),
     (5, "005_views.sql", include_str!("../schema/005_views.sql")),
-    (6, "006_backfill.sql", include_str!("../schema/006_backfill.sql")),
 ];
 
 /// Everything one transaction writes for a stream.
@@ -61,7 +60,7 @@ pub struct LoadUnit {
     /// Rows to delete before the batches are written: a report window being replaced, the
     /// fields or tags of a parent read again.
     pub replace: Vec<Replace>,
-    /// Report windows this unit loads completely, recorded in `_desksync_windows`.
+    /// Report days this unit loads completely, recorded in `_desksync_windows` (kind `report`).
     pub windows: Vec<WindowLoaded>,
     /// Statements run after the batches, each `RETURNING source, account, <partition>` so the
     /// lake learns what changed (e.g. agents known only from message authors).
@@ -494,7 +493,10 @@ impl Warehouse {
         let p = pipeline.to_string();
         self.with_conn(move |c| {
             let mut stmt = c
-                .prepare("SELECT stream, epoch_us(window_start) FROM _desksync_backfill WHERE pipeline = ? AND status = 'done'")
+                .prepare(
+                    "SELECT stream, epoch_us(window_start) FROM _desksync_windows
+                     WHERE pipeline = ? AND kind = 'backfill' AND status = 'done'",
+                )
                 .ctx("reading the backfill ledger")?;
             let rows = stmt.query_map(params![p], |r| Ok((r.get(0)?, r.get(1)?))).ctx("reading the backfill ledger")?;
             rows.collect::<Result<_, _>>().ctx("reading the backfill ledger")
@@ -518,11 +520,12 @@ impl Warehouse {
         let (a, b) = (window.0.to_rfc3339(), window.1.to_rfc3339());
         self.with_conn(move |c| {
             c.execute(
-                "INSERT INTO _desksync_backfill VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?, ?, 1, ?, now())
-                 ON CONFLICT (pipeline, stream, window_start) DO UPDATE SET
+                "INSERT INTO _desksync_windows
+                   VALUES (?, ?, 'backfill', ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?, ?, 1, ?, now())
+                 ON CONFLICT (pipeline, stream, kind, window_start) DO UPDATE SET
                    window_end = excluded.window_end, status = excluded.status, rows = excluded.rows,
                    requests = excluded.requests, error = excluded.error, updated_at = excluded.updated_at,
-                   attempts = _desksync_backfill.attempts + CASE WHEN excluded.status = 'running' THEN 1 ELSE 0 END",
+                   attempts = _desksync_windows.attempts + CASE WHEN excluded.status = 'running' THEN 1 ELSE 0 END",
                 params![p, s, a, b, st, rows as i64, requests as i64, error],
             )
             .ctx("recording a backfill window")?;
@@ -540,7 +543,10 @@ impl Warehouse {
         let (p, s) = (pipeline.to_string(), stream.to_string());
         self.with_conn(move |c| {
             let mut stmt = c
-                .prepare("SELECT epoch_us(window_start) FROM _desksync_windows WHERE pipeline = ? AND stream = ?")
+                .prepare(
+                    "SELECT epoch_us(window_start) FROM _desksync_windows
+                     WHERE pipeline = ? AND stream = ? AND kind = 'report' AND status = 'done'",
+                )
                 .ctx("reading report windows")?;
             let rows = stmt.query_map(params![p, s], |r| r.get::<_, i64>(0)).ctx("reading report windows")?;
             let micros = rows.collect::<Result<Vec<_>, _>>().ctx("reading report windows")?;
@@ -793,9 +799,11 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
     }
     for w in &unit.windows {
         tx.execute(
-            "INSERT INTO _desksync_windows VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, now())
-             ON CONFLICT (pipeline, stream, window_start) DO UPDATE SET window_end = excluded.window_end,
-             rows = excluded.rows, loaded_at = excluded.loaded_at",
+            "INSERT INTO _desksync_windows
+               VALUES (?, ?, 'report', ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 'done', ?, NULL, 1, NULL, now())
+             ON CONFLICT (pipeline, stream, kind, window_start) DO UPDATE SET window_end = excluded.window_end,
+               status = 'done', rows = excluded.rows, attempts = _desksync_windows.attempts + 1,
+               updated_at = excluded.updated_at",
             params![unit.pipeline, unit.stream, w.start.to_rfc3339(), w.end.to_rfc3339(), w.rows],
         )
         .ctx("recording report windows")?;

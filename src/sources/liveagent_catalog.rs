@@ -13,7 +13,7 @@
 //!   the start, which refreshes edited records and marks vanished ones with `deleted_at`.
 //! * **report** (per day window): each day of the account's zone is pulled with
 //!   `date_from`/`date_to`, paged with `limitcount`/`limitfrom`, and loaded delete-and-replace
-//!   by window, with the window recorded in `_desksync_windows` in the same transaction. A run
+//!   by window, with the window recorded in `_desksync_windows` (kind `report`) in the same transaction. A run
 //!   pulls the days missing from that ledger plus the last `sync.report_restatement` days,
 //!   because the vendor restates recent days.
 //!

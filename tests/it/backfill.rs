@@ -40,7 +40,7 @@ async fn a_backfill_loads_history_by_window_and_resumes_where_it_stopped() {
         .unwrap()
     };
     assert!(s.cancelled);
-    assert_eq!(env.count("SELECT count(*) FROM _desksync_backfill WHERE status = 'done'"), 3);
+    assert_eq!(env.count("SELECT count(*) FROM _desksync_windows WHERE kind = 'backfill' AND status = 'done'"), 3);
     // The incremental state is untouched: the next `run` still starts from scratch.
     assert_eq!(env.count("SELECT count(*) FROM _desksync_state WHERE stream = 'conversations'"), 0);
     let partial = env.count("SELECT count(*) FROM tickets");
@@ -56,8 +56,12 @@ async fn a_backfill_loads_history_by_window_and_resumes_where_it_stopped() {
     assert_eq!(s.windows_loaded, 7);
     assert_eq!(env.count("SELECT count(*) FROM tickets"), 120);
     assert_eq!(env.count("SELECT count(DISTINCT window_start) FROM report_performance"), 33);
-    assert_eq!(env.count("SELECT count(*) FROM _desksync_backfill WHERE status = 'done'"), 10);
-    assert_eq!(env.count("SELECT max(attempts) FROM _desksync_backfill"), 1, "no window ran twice");
+    assert_eq!(env.count("SELECT count(*) FROM _desksync_windows WHERE kind = 'backfill' AND status = 'done'"), 10);
+    assert_eq!(
+        env.count("SELECT max(attempts) FROM _desksync_windows WHERE kind = 'backfill'"),
+        1,
+        "no window ran twice"
+    );
     // Messages came with their conversations; the dimensions come with the next run, which
     // also finds nothing new to fetch in the conversations the backfill loaded.
     env.sim.reset_stats();
@@ -71,7 +75,7 @@ async fn a_backfill_loads_history_by_window_and_resumes_where_it_stopped() {
     assert_eq!((s.windows_loaded, s.windows_skipped), (0, 2));
     let s = run(&config, &p, &plan3, true, CancellationToken::new(), |_| {}).await.unwrap();
     assert_eq!(s.windows_loaded, 2);
-    assert_eq!(env.count("SELECT max(attempts) FROM _desksync_backfill"), 2);
+    assert_eq!(env.count("SELECT max(attempts) FROM _desksync_windows WHERE kind = 'backfill'"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
