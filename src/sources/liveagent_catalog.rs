@@ -424,6 +424,9 @@ pub fn stream_infos() -> Vec<StreamInfo> {
 /// 2. the agents report over the report history (id, contact id, names) — agents who worked in
 ///    that period but no longer appear in the online status;
 /// 3. message authors the messages stream recorded as agents but neither source knows (id only).
+///
+/// It then resolves the authors of chat lines (which carry only a user id): agents are agents,
+/// anyone else in a chat is the customer.
 pub const AGENTS_INFO: StreamInfo = StreamInfo {
     name: "agents",
     table: Table::Def(&t::AGENTS),
@@ -1010,10 +1013,25 @@ impl Catalog<'_> {
                 .into(),
             args: vec![SOURCE.to_string(), ctx.account.clone()],
         };
+        // Chat lines carry only a user id: once the agents are known, an author who is an agent
+        // is one, and anyone else in a chat is the customer.
+        let chat_authors = Extra {
+            table: Table::Messages,
+            sql: format!(
+                "UPDATE messages AS m SET author_type = CASE WHEN EXISTS (
+                     SELECT 1 FROM agents a WHERE a.source = m.source AND a.account = m.account AND a.agent_id = m.author_id)
+                   THEN 'agent' ELSE 'customer' END
+                 WHERE m.source = ? AND m.account = ? AND m.author_type = 'unknown' AND m.group_type_raw = 'C'
+                   AND m.author_id IS NOT NULL
+                 RETURNING m.source, m.account, {}",
+                crate::warehouse::partition_sql(Table::Messages, "m")
+            ),
+            args: vec![SOURCE.to_string(), ctx.account.clone()],
+        };
         let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
             batches: vec![(table, build(table, &rows)?)],
-            extra: vec![authors],
+            extra: vec![authors, chat_authors],
             quarantine: bad,
             state: Some(state),
             ..Default::default()

@@ -14,9 +14,14 @@ fn sim() -> SimConfig {
     SimConfig { conversations: 300, seed: 21, history_days: 20, ..Default::default() }
 }
 
-/// Messages a LiveAgent agent writes (outgoing groups; chat lines have no known author).
-fn is_agent_group(rtype: &str) -> bool {
-    matches!(rtype, "4" | "V")
+/// Messages a LiveAgent agent writes: outgoing groups, and chat lines by an agent (resolved
+/// through the agents dimension).
+fn by_agent(
+    c: &desksync::simulator::liveagent::Conversation,
+    g: &desksync::simulator::liveagent::Group,
+    userid: &str,
+) -> bool {
+    matches!(g.rtype.as_str(), "4" | "V") || (g.rtype == "C" && userid != c.owner_id)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -33,16 +38,21 @@ async fn the_day_one_views_agree_with_the_simulator() {
         let total: usize = d
             .conversations
             .values()
-            .flat_map(|c| c.groups.iter())
-            .filter(|g| is_agent_group(&g.rtype))
-            .map(|g| g.messages.iter().filter(|m| m.rtype != "S").count())
+            .flat_map(|c| c.groups.iter().map(move |g| (c, g)))
+            .map(|(c, g)| g.messages.iter().filter(|m| m.rtype != "S" && by_agent(c, g, &m.userid)).count())
             .sum();
         // The conversation whose first agent message came first.
         let (id, secs) = d
             .conversations
             .values()
             .filter_map(|c| {
-                let first = c.groups.iter().filter(|g| is_agent_group(&g.rtype)).map(|g| g.created).min()?;
+                let first = c
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.messages.iter().map(move |m| (g, m)))
+                    .filter(|(g, m)| m.rtype != "S" && by_agent(c, g, &m.userid))
+                    .map(|(_, m)| m.created)
+                    .min()?;
                 Some((c.id.clone(), (first - c.created).num_seconds()))
             })
             .min_by_key(|(id, _)| id.clone())
@@ -50,6 +60,7 @@ async fn the_day_one_views_agree_with_the_simulator() {
         (total as i64, (id, secs))
     });
     assert_eq!(env.count("SELECT sum(agent_messages) FROM ticket_facts"), agent_messages);
+    assert_eq!(env.count("SELECT count(*) FROM messages WHERE author_type = 'unknown'"), 0, "chat authors resolved");
     let (id, secs) = first_response;
     assert_eq!(env.count(&format!("SELECT first_response_seconds FROM ticket_facts WHERE ticket_id = '{id}'")), secs);
 
@@ -69,10 +80,9 @@ async fn the_day_one_views_agree_with_the_simulator() {
         let n: usize = d
             .conversations
             .values()
-            .flat_map(|c| c.groups.iter())
-            .filter(|g| is_agent_group(&g.rtype))
-            .flat_map(|g| g.messages.iter())
-            .filter(|m| m.rtype != "S" && m.userid == a)
+            .flat_map(|c| c.groups.iter().map(move |g| (c, g)))
+            .flat_map(|(c, g)| g.messages.iter().map(move |m| (c, g, m)))
+            .filter(|(c, g, m)| m.rtype != "S" && m.userid == a && by_agent(c, g, &m.userid))
             .count();
         (a, n as i64)
     });
