@@ -155,3 +155,50 @@ async fn a_reload_applies_a_valid_configuration_and_refuses_a_broken_one() {
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(30), task).await.expect("serve stops").unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_exits_at_once_and_the_warehouse_survives() {
+    let env = Env::new(sim(), &format!("{CORE_STREAMS}\nschedule = \"* * * * * *\""), "").await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
+        .arg("--config")
+        .arg(&env.config_path)
+        .args(["serve", "--bind", "127.0.0.1:0", "--shutdown-deadline", "60s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !env.dir.path().join("w.duckdb").exists()
+        || env.count("SELECT count(*) FROM _desksync_runs WHERE status = 'succeeded'") == 0
+    {
+        assert!(Instant::now() < deadline, "no run finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Someone holds the warehouse open: the next scheduled run waits for it (lock_timeout 20 s),
+    // so a graceful stop would wait too. The second signal does not.
+    let holder = {
+        // The service opens the file for each load: retry until it is between two.
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            match duckdb::Connection::open(env.dir.path().join("w.duckdb")) {
+                Ok(c) => break c,
+                Err(e) => {
+                    assert!(Instant::now() < until, "never got the warehouse: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("exits at once").unwrap();
+    assert_eq!(out.code(), Some(130));
+    drop(holder);
+    // Nothing is corrupted: the next run opens the warehouse and ends equal to the vendor.
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    crate::common::assert_equals_truth(&env);
+}
