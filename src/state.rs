@@ -44,6 +44,13 @@ pub struct PassState {
     pub full: bool,
 }
 
+impl PassState {
+    /// A fresh pass over everything changed since `since` (`None`: everything), begun now.
+    pub fn from(since: Option<DateTime<Utc>>) -> PassState {
+        PassState { since, offset: 0, max_seen: None, started_at: Utc::now(), unstable: false, full: false }
+    }
+}
+
 impl StreamState {
     pub fn encode(&self) -> String {
         let mut s = self.clone();

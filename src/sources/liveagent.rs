@@ -456,14 +456,7 @@ impl LiveAgent {
         if ctx.window.is_some() {
             // Backfill: the conversations whose datechanged falls in the window, nothing else.
             let mut loader = BatchLoader::default();
-            let mut pass = PassState {
-                since: None,
-                offset: 0,
-                max_seen: None,
-                started_at: Utc::now(),
-                unstable: false,
-                full: false,
-            };
+            let mut pass = PassState::from(None);
             let state = ctx.state.clone();
             let paged = self.page_through(ctx, &mut loader, &mut pass, &state).await;
             let flushed = loader.flush(ctx).await;

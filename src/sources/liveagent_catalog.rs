@@ -748,14 +748,7 @@ impl Catalog<'_> {
             }
         };
         if let Some((a, _)) = ctx.window {
-            pass = PassState {
-                since: Some(a),
-                offset: 0,
-                max_seen: None,
-                started_at: Utc::now(),
-                unstable: false,
-                full: false,
-            };
+            pass = PassState::from(Some(a));
         }
         // A pass from the very start lists every record the pipeline covers, so it also finds
         // the ones gone (when there were rows before it).

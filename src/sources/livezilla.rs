@@ -701,14 +701,7 @@ impl LiveZilla {
         let mut until = pass.started_at.timestamp() + 1;
         if let Some((a, b)) = ctx.window {
             // Backfill: exactly the window, no full-scan bookkeeping.
-            pass = PassState {
-                since: Some(a),
-                offset: 0,
-                max_seen: None,
-                started_at: Utc::now(),
-                unstable: false,
-                full: false,
-            };
+            pass = PassState::from(Some(a));
             until = b.timestamp();
         }
         let limit = ctx.sync.page_size.clamp(1, MAX_LIMIT);

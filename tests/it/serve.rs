@@ -58,6 +58,18 @@ async fn serve_runs_scheduled_pipelines_and_reports_health_metrics_and_status() 
     assert_equals_no_running(&env);
 }
 
+/// `desksync serve` as a child process on a free port.
+fn spawn_serve(env: &Env, shutdown_deadline: &str) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
+        .arg("--config")
+        .arg(&env.config_path)
+        .args(["serve", "--bind", "127.0.0.1:0", "--shutdown-deadline", shutdown_deadline])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn assert_equals_no_running(env: &Env) {
     assert_eq!(env.count("SELECT count(*) FROM _desksync_runs WHERE status = 'running'"), 0);
 }
@@ -80,14 +92,7 @@ async fn a_pipeline_never_runs_twice_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_serve_cleanly_with_exit_code_zero() {
     let env = Env::new(sim(), &format!("{CORE_STREAMS}\nschedule = \"* * * * * *\""), "").await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
-        .arg("--config")
-        .arg(&env.config_path)
-        .args(["serve", "--bind", "127.0.0.1:0", "--shutdown-deadline", "20s"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(&env, "20s");
     let deadline = Instant::now() + Duration::from_secs(60);
     let runs = |env: &Env| {
         if env.dir.path().join("w.duckdb").exists() {
@@ -159,14 +164,7 @@ async fn a_reload_applies_a_valid_configuration_and_refuses_a_broken_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_signal_exits_at_once_and_the_warehouse_survives() {
     let env = Env::new(sim(), &format!("{CORE_STREAMS}\nschedule = \"* * * * * *\""), "").await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_desksync"))
-        .arg("--config")
-        .arg(&env.config_path)
-        .args(["serve", "--bind", "127.0.0.1:0", "--shutdown-deadline", "60s"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(&env, "60s");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !env.dir.path().join("w.duckdb").exists()
         || env.count("SELECT count(*) FROM _desksync_runs WHERE status = 'succeeded'") == 0
