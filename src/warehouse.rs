@@ -460,29 +460,44 @@ impl Warehouse {
     /// file); the next open sees the new one. Returns the bytes published.
     pub async fn publish(&self, target: &Path) -> Result<u64, WarehouseError> {
         let target = target.to_path_buf();
-        let tmp = target.with_extension("duckdb.publishing");
-        let _ = std::fs::remove_file(&tmp);
-        let t = tmp.clone();
         self.with_conn(move |c| {
+            // A name of its own per publish; the copy, fsync and rename all happen while this
+            // connection holds the warehouse (in-process mutex and DuckDB's file lock), so two
+            // pipelines or processes publishing at once never mix files nor go back in time.
+            let tmp = target.with_extension(format!("duckdb.publishing-{}", uuid::Uuid::now_v7()));
+            // Copies left by a process that died mid-publish: nobody else can be publishing now.
+            if let (Some(dir), Some(stem)) = (target.parent(), target.file_stem().and_then(|s| s.to_str())) {
+                let prefix = format!("{stem}.duckdb.publishing-");
+                for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
             let main: String = c.query_row("SELECT current_database()", [], |r| r.get(0)).ctx("naming the warehouse")?;
-            let path = t.to_string_lossy().replace('\'', "''");
-            c.execute_batch(&format!(
-                "ATTACH '{path}' AS desksync_publish; COPY FROM DATABASE \"{main}\" TO desksync_publish; DETACH desksync_publish;"
-            ))
-            .ctx(format!("copying the warehouse to {}", t.display()))
+            let path = tmp.to_string_lossy().replace('\'', "''");
+            let copied = c
+                .execute_batch(&format!(
+                    "ATTACH '{path}' AS desksync_publish; COPY FROM DATABASE \"{main}\" TO desksync_publish; DETACH desksync_publish;"
+                ))
+                .ctx(format!("copying the warehouse to {}", tmp.display()));
+            if let Err(e) = copied {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            let io = |e: std::io::Error| WarehouseError::Invalid(format!("publishing {}: {e}", target.display()));
+            let f = std::fs::File::open(&tmp).map_err(io)?;
+            f.sync_all().map_err(io)?;
+            let bytes = f.metadata().map_err(io)?.len();
+            std::fs::rename(&tmp, &target).map_err(io)?;
+            if let Some(dir) = target.parent()
+                && let Ok(d) = std::fs::File::open(dir)
+            {
+                let _ = d.sync_all();
+            }
+            Ok(bytes)
         })
-        .await?;
-        let io = |e: std::io::Error| WarehouseError::Invalid(format!("publishing {}: {e}", target.display()));
-        let f = std::fs::File::open(&tmp).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        let bytes = f.metadata().map_err(io)?.len();
-        std::fs::rename(&tmp, &target).map_err(io)?;
-        if let Some(dir) = target.parent()
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(bytes)
+        .await
     }
 
     /// Backfill windows of a pipeline already done: (stream, window start).

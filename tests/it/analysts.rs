@@ -122,6 +122,9 @@ async fn an_analyst_holding_the_snapshot_open_never_blocks_a_sync_nor_sees_half_
     assert_eq!(env.run().await.status, "succeeded");
     let snapshot = env.dir.path().join("analytics.duckdb");
     assert!(snapshot.exists(), "the run published the analysts' snapshot");
+    // A copy left behind by a process that died while publishing is cleaned up by the next one.
+    let stale = env.dir.path().join("analytics.duckdb.publishing-0190aaaa-dead-7000-8000-000000000000");
+    std::fs::write(&stale, b"half a copy").unwrap();
     let before = env.count("SELECT count(*) FROM tickets");
     // An analyst's session stays open on the snapshot, mid-query, across the next run.
     let analyst = duckdb::Connection::open_with_flags(
@@ -137,6 +140,13 @@ async fn an_analyst_holding_the_snapshot_open_never_blocks_a_sync_nor_sees_half_
     let s = env.run().await;
     assert_eq!(s.status, "succeeded", "{s:?}");
     assert!(t0.elapsed() < std::time::Duration::from_secs(15), "the run was not held up by the analyst");
+    assert!(!stale.exists(), "the stale copy was removed");
+    let leftovers = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("publishing"))
+        .count();
+    assert_eq!(leftovers, 0, "no temporary copy is left behind");
     // The analyst's query carries on over the data it started with.
     let mut seen = 1;
     while let Some(r) = rows.next().unwrap() {
