@@ -79,19 +79,6 @@ pub struct TableDef {
     pub columns: &'static [(&'static str, Col)],
     pub primary_key: &'static [&'static str],
     pub partition: Partition,
-    /// How rows arrive, for `desksync streams` and the README.
-    pub load: Load,
-}
-
-/// How a declared table is loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Load {
-    /// Upserted by key when the content hash changed.
-    Upsert,
-    /// Appended: every capture is a new row keyed by `captured_at`.
-    Append,
-    /// Replaced per window (`window_start`): a window's rows are deleted and rewritten together.
-    ReplaceWindow,
 }
 
 /// Every table the connectors write, registered in one place.

@@ -14,14 +14,14 @@
 //! `schema/NNN_*.sql` file (the `model_matches_ddl` test compares the two).
 
 use crate::model::Col::{self, *};
-use crate::model::{Load, Partition, TableDef};
+use crate::model::{Partition, TableDef};
 
 const fn upsert(
     name: &'static str,
     columns: &'static [(&'static str, Col)],
     primary_key: &'static [&'static str],
 ) -> TableDef {
-    TableDef { name, columns, primary_key, partition: Partition::None, load: Load::Upsert }
+    TableDef { name, columns, primary_key, partition: Partition::None }
 }
 
 const fn snapshot(
@@ -29,7 +29,7 @@ const fn snapshot(
     columns: &'static [(&'static str, Col)],
     primary_key: &'static [&'static str],
 ) -> TableDef {
-    TableDef { name, columns, primary_key, partition: Partition::Month("captured_at"), load: Load::Append }
+    TableDef { name, columns, primary_key, partition: Partition::Month("captured_at") }
 }
 
 const fn report(
@@ -37,7 +37,7 @@ const fn report(
     columns: &'static [(&'static str, Col)],
     primary_key: &'static [&'static str],
 ) -> TableDef {
-    TableDef { name, columns, primary_key, partition: Partition::Month("window_start"), load: Load::ReplaceWindow }
+    TableDef { name, columns, primary_key, partition: Partition::Month("window_start") }
 }
 
 pub const CUSTOMERS: TableDef = upsert(
@@ -730,7 +730,6 @@ pub const CALLS: TableDef = TableDef {
     ],
     primary_key: &["source", "account", "call_id"],
     partition: Partition::Month("started_at"),
-    load: Load::Upsert,
 };
 
 pub const LEADS: TableDef = upsert(

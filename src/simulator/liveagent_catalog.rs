@@ -733,12 +733,3 @@ pub fn report_rows(
     };
     Some((key, rows))
 }
-
-/// Days of the account's zone on which conversations were created (for tests).
-pub fn days_with_tickets(data: &LaData, tz: chrono_tz::Tz) -> BTreeMap<NaiveDate, usize> {
-    let mut m = BTreeMap::new();
-    for c in data.conversations.values() {
-        *m.entry(c.created.with_timezone(&tz).date_naive()).or_default() += 1;
-    }
-    m
-}
