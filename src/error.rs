@@ -11,6 +11,13 @@ use std::time::Duration;
 pub enum HttpError {
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    /// No connection could be made (refused, DNS, TLS): the host is down or the address wrong.
+    #[error("cannot connect to {url}: {reason}. Check base_url and that the host is up")]
+    Connect { url: String, reason: String },
+    /// An earlier request of this run found the host unreachable after its retries; later
+    /// requests are not sent (each would retry for its own backoff budget).
+    #[error("not sent: the vendor's host stopped answering earlier in this run ({first})")]
+    HostDown { first: Box<HttpError> },
     #[error("{url} did not answer within {timeout:?}")]
     Timeout { url: String, timeout: Duration },
     #[error("{url} refused the credentials (HTTP {status}): {message}. Check the credentials; this is not retried")]
@@ -35,7 +42,7 @@ impl HttpError {
     /// Whether a later attempt of the same request may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            HttpError::Unreachable { .. } | HttpError::Timeout { .. } => true,
+            HttpError::Unreachable { .. } | HttpError::Connect { .. } | HttpError::Timeout { .. } => true,
             HttpError::Status { status, .. } | HttpError::NotJson { status, .. } => *status == 429 || *status >= 500,
             HttpError::Vendor { status, .. } => *status == 429 || *status == 503,
             _ => false,
@@ -52,6 +59,30 @@ impl HttpError {
             HttpError::RetriesExhausted { last, .. } => last.status(),
             _ => None,
         }
+    }
+
+    /// Whether this is the vendor's host being unreachable (after retries): no connection
+    /// could be made (refused, DNS, TLS). Timeouts are not: one slow endpoint is not a dead host.
+    pub fn host_unreachable(&self) -> bool {
+        match self {
+            HttpError::Connect { .. } | HttpError::HostDown { .. } => true,
+            HttpError::RetriesExhausted { last, .. } => matches!(**last, HttpError::Connect { .. }),
+            _ => false,
+        }
+    }
+
+    /// Whether every attempt timed out.
+    pub fn timed_out(&self) -> bool {
+        match self {
+            HttpError::Timeout { .. } => true,
+            HttpError::RetriesExhausted { last, .. } => matches!(**last, HttpError::Timeout { .. }),
+            _ => false,
+        }
+    }
+
+    /// Whether the vendor refused the credentials.
+    pub fn credentials_refused(&self) -> bool {
+        matches!(self, HttpError::Unauthorized { .. })
     }
 }
 

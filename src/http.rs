@@ -71,6 +71,17 @@ tokio::task_local! {
     static STREAM_COUNTERS: Arc<HttpCounters>;
 }
 
+tokio::task_local! {
+    /// A smaller retry budget for the requests of the future being polled (a preflight
+    /// answers in seconds rather than retrying for minutes).
+    static RETRY_LIMIT: usize;
+}
+
+/// Run `fut` with every request retried at most `retries` times (at most `http.max_retries`).
+pub async fn with_retry_limit<F: Future>(retries: usize, fut: F) -> F::Output {
+    RETRY_LIMIT.scope(retries, fut).await
+}
+
 /// Run `fut` with its requests also counted in `counters` (see [`STREAM_COUNTERS`]).
 pub async fn counted<F: Future>(counters: Arc<HttpCounters>, fut: F) -> F::Output {
     STREAM_COUNTERS.scope(counters, fut).await
@@ -187,6 +198,9 @@ pub struct HttpClient {
     /// without being sent, so concurrent streams cannot hammer a vendor that counts failed
     /// logins towards a lockout (LiveZilla locks an account after 5 in 24 hours).
     refused: Arc<std::sync::Mutex<Option<HttpError>>>,
+    /// The first request that found the host unreachable after its retries: later requests
+    /// fail at once with [`HttpError::HostDown`] instead of each spending its retry budget.
+    down: Arc<std::sync::Mutex<Option<HttpError>>>,
 }
 
 /// One attempt's failure, with the server's Retry-After when it sent one.
@@ -216,11 +230,22 @@ impl HttpClient {
             decoder,
             counters: Arc::new(HttpCounters::default()),
             refused: Arc::new(std::sync::Mutex::new(None)),
+            down: Arc::new(std::sync::Mutex::new(None)),
         }
     }
 
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// The refusal of the credentials, if the vendor refused them during this client's life.
+    pub fn refused(&self) -> Option<HttpError> {
+        self.refused.lock().expect("refused lock").clone()
+    }
+
+    /// The failure that showed the host unreachable, if one did.
+    pub fn host_down(&self) -> Option<HttpError> {
+        self.down.lock().expect("down lock").clone()
     }
 
     pub fn snapshot(&self) -> CounterSnapshot {
@@ -268,7 +293,16 @@ impl HttpClient {
         if let Some(e) = self.refused.lock().expect("refused lock").clone() {
             return Err(e);
         }
+        if let Some(first) = self.down.lock().expect("down lock").clone() {
+            return Err(HttpError::HostDown { first: Box::new(first) });
+        }
         let result = self.send_with_retries_inner(url, form).await;
+        if let Err(e) = &result
+            && e.host_unreachable()
+            && !matches!(e, HttpError::HostDown { .. })
+        {
+            self.down.lock().expect("down lock").get_or_insert_with(|| e.clone());
+        }
         // A refused login (401, or LiveZilla's login errors) refuses the account; a 403 for one
         // resource (a LiveAgent key without access to reports) refuses only that resource.
         if let Err(e @ HttpError::Unauthorized { status, message, .. }) = &result
@@ -286,7 +320,7 @@ impl HttpClient {
         let policy = ExponentialBuilder::default()
             .with_min_delay(self.settings.retry_initial)
             .with_max_delay(max_wait)
-            .with_max_times(self.settings.max_retries)
+            .with_max_times(RETRY_LIMIT.try_with(|n| *n).unwrap_or(usize::MAX).min(self.settings.max_retries))
             .with_jitter();
         let result = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
@@ -398,6 +432,7 @@ fn transport_error(e: reqwest::Error, shown: &str, timeout: Duration) -> HttpErr
     if e.is_timeout() {
         return HttpError::Timeout { url: shown.into(), timeout };
     }
+    let connect = e.is_connect();
     // reqwest's Display includes the URL with its query (and so the API key): drop it, and
     // describe the cause chain instead.
     let e = e.without_url();
@@ -408,7 +443,11 @@ fn transport_error(e: reqwest::Error, shown: &str, timeout: Duration) -> HttpErr
         reason.push_str(&s.to_string());
         src = s.source();
     }
-    HttpError::Unreachable { url: shown.into(), reason }
+    if connect {
+        HttpError::Connect { url: shown.into(), reason }
+    } else {
+        HttpError::Unreachable { url: shown.into(), reason }
+    }
 }
 
 /// `Retry-After` as seconds or an HTTP date; without it, `X-RateLimit-Reset` (seconds to wait,

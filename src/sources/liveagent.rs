@@ -59,6 +59,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "GET /api/departments",
         order: 0,
         default_on: true,
+        parent: None,
     },
     StreamInfo {
         name: "tags",
@@ -68,6 +69,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "GET /api/tags",
         order: 1,
         default_on: true,
+        parent: None,
     },
     StreamInfo {
         name: "conversations",
@@ -77,6 +79,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "GET /api/conversations",
         order: 10,
         default_on: true,
+        parent: None,
     },
     StreamInfo {
         name: "messages",
@@ -86,6 +89,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "GET /api/conversations/{id}/messages",
         order: 11,
         default_on: true,
+        parent: Some("conversations"),
     },
     StreamInfo {
         name: "conversation_details",
@@ -95,6 +99,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "GET /api/conversations/{id} (opt-in)",
         order: 12,
         default_on: false,
+        parent: Some("conversations"),
     },
     StreamInfo {
         name: "conversation_tags",
@@ -104,6 +109,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "GET /api/conversations/{id}/tags (opt-in)",
         order: 13,
         default_on: false,
+        parent: Some("conversations"),
     },
 ];
 

@@ -414,6 +414,7 @@ pub fn stream_infos() -> Vec<StreamInfo> {
             endpoint: s.path,
             order: s.order,
             default_on: s.default_on,
+            parent: None,
         })
         .collect()
 }
@@ -435,6 +436,7 @@ pub const AGENTS_INFO: StreamInfo = StreamInfo {
     endpoint: "/api/onlinestatus/agents + /api/reports/agents + message authors",
     order: 20,
     default_on: true,
+    parent: None,
 };
 
 fn build(table: Table, rows: &[Row]) -> Result<arrow::record_batch::RecordBatch, SyncError> {

@@ -60,7 +60,27 @@ pub const CALLS: &[(&str, &str)] = &[
 ];
 
 const fn info(name: &'static str, table: Table, mode: SyncMode, endpoint: &'static str, order: u8) -> StreamInfo {
-    StreamInfo { name, table, mode, cursor: None, endpoint, order, default_on: true }
+    StreamInfo { name, table, mode, cursor: None, endpoint, order, default_on: true, parent: None }
+}
+
+/// A stream read per changed record of `parent`.
+const fn child(
+    name: &'static str,
+    parent: &'static str,
+    table: Table,
+    endpoint: &'static str,
+    order: u8,
+) -> StreamInfo {
+    StreamInfo {
+        name,
+        table,
+        mode: SyncMode::ChildOfChanged,
+        cursor: None,
+        endpoint,
+        order,
+        default_on: true,
+        parent: Some(parent),
+    }
 }
 
 pub const STREAMS: &[StreamInfo] = &[
@@ -75,18 +95,12 @@ pub const STREAMS: &[StreamInfo] = &[
     info("deal_sources", Table::Def(&t::DEAL_SOURCES), SyncMode::FullRefresh, "GET /deal/sources (inferred)", 2),
     info("deal_stages", Table::Def(&t::DEAL_STAGES), SyncMode::FullRefresh, "GET /deal/pipeline (inferred)", 2),
     info("tickets", Table::Tickets, SyncMode::ChangedByHash, "GET /ticket/list (inferred; paged, by lastreply)", 10),
-    info("ticket_messages", Table::Messages, SyncMode::ChildOfChanged, "GET /ticket/details/{id} (inferred)", 11),
+    child("ticket_messages", "tickets", Table::Messages, "GET /ticket/details/{id} (inferred)", 11),
     info("call_logs", Table::Def(&t::CALLS), SyncMode::ChangedByHash, "GET /call-log/list (inferred)", 12),
     info("leads", Table::Def(&t::LEADS), SyncMode::ChangedByHash, "GET /lead/list (inferred)", 13),
-    info("lead_notes", Table::Def(&t::LEAD_NOTES), SyncMode::ChildOfChanged, "GET /lead/notes/{id} (inferred)", 14),
+    child("lead_notes", "leads", Table::Def(&t::LEAD_NOTES), "GET /lead/notes/{id} (inferred)", 14),
     info("deals", Table::Def(&t::DEALS), SyncMode::ChangedByHash, "GET /deal/list (inferred)", 15),
-    info(
-        "deal_services",
-        Table::Def(&t::DEAL_SERVICES),
-        SyncMode::ChildOfChanged,
-        "GET /deal/services/{id} (inferred)",
-        16,
-    ),
+    child("deal_services", "deals", Table::Def(&t::DEAL_SERVICES), "GET /deal/services/{id} (inferred)", 16),
     info(
         "leads_by_status",
         Table::Def(&t::LEADS_STATUS_SNAPSHOTS),

@@ -68,6 +68,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "POST api.php p_operators_list (their groups)",
         order: 0,
         default_on: true,
+        parent: None,
     },
     StreamInfo {
         name: "operators",
@@ -77,6 +78,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "POST api.php p_operators_list",
         order: 1,
         default_on: true,
+        parent: None,
     },
     StreamInfo {
         name: "tickets",
@@ -86,6 +88,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "POST api.php p_tickets_list (created-time windows)",
         order: 10,
         default_on: true,
+        parent: None,
     },
     StreamInfo {
         name: "ticket_messages",
@@ -95,6 +98,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "POST api.php p_tickets_list (embedded Messages)",
         order: 11,
         default_on: true,
+        parent: Some("tickets"),
     },
     StreamInfo {
         name: "ticket_comments",
@@ -104,6 +108,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "POST api.php p_tickets_list (messages' Comments)",
         order: 12,
         default_on: true,
+        parent: Some("tickets"),
     },
     StreamInfo {
         name: "ticket_fields",
@@ -113,6 +118,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "POST api.php p_tickets_list (messages' Customs)",
         order: 13,
         default_on: true,
+        parent: Some("tickets"),
     },
     StreamInfo {
         name: "chats",
@@ -122,6 +128,7 @@ pub const STREAMS: &[StreamInfo] = &[
         endpoint: "POST api.php p_chats_list (start-time windows, archived)",
         order: 14,
         default_on: true,
+        parent: None,
     },
 ];
 

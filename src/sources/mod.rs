@@ -95,6 +95,9 @@ pub struct StreamInfo {
     /// Selected when a pipeline does not list its streams. Opt-in streams (one request per
     /// changed record) are off by default.
     pub default_on: bool,
+    /// The stream whose changed records this one is read with (`ChildOfChanged`): selecting
+    /// this one without its parent would load nothing.
+    pub parent: Option<&'static str>,
 }
 
 /// Every stream of a connector.
@@ -112,8 +115,62 @@ pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
     }
 }
 
+/// The stream `stream` of `kind`, if it has one by that name.
+pub fn stream(kind: SourceKind, stream: &str) -> Option<StreamInfo> {
+    streams(kind).into_iter().find(|s| s.name == stream)
+}
+
 pub fn stream_names(kind: SourceKind) -> Vec<&'static str> {
     streams(kind).iter().map(|s| s.name).collect()
+}
+
+/// The vendor-specific top of a pipeline file `desksync init` writes: where the account is and
+/// how it authenticates (secrets by reference), each key with a comment.
+pub fn sample_head(kind: SourceKind, name: &str) -> String {
+    match kind {
+        SourceKind::LiveAgent => format!(
+            "source = \"liveagent\"\n\
+             base_url = \"https://{name}.ladesk.com\"        # your account's address; the API lives under /api\n\
+             account = \"{name}\"                            # stored in every row's `account` column\n\
+             api_key = \"${{LIVEAGENT_API_KEY}}\"           # by reference only; or: api_key_file = \"/run/secrets/liveagent\"\n\
+             timezone = \"UTC\"                             # the zone the account reports times in (old accounts: America/Phoenix)\n"
+        ),
+        SourceKind::LiveZilla => format!(
+            "source = \"livezilla\"\n\
+             base_url = \"https://chat.example.com/livezilla\"   # the folder that holds api/v2/api.php\n\
+             account = \"{name}\"                                # stored in every row's `account` column\n\
+             username = \"apiadmin\"                             # an operator with API permission\n\
+             password = \"${{LIVEZILLA_PASSWORD}}\"              # by reference only; or: password_file = \"/run/secrets/livezilla\"\n\
+             # password_is_md5 = false                           # true when the value above is already the MD5 hex\n\
+             timezone = \"UTC\"                                  # the server's zone (chat transcripts carry local times)\n"
+        ),
+        SourceKind::Liveforce => format!(
+            "source = \"liveforce\"\n\
+             base_url = \"https://crm.example.com/api\"   # where POST /ticket/create answers\n\
+             account = \"{name}\"                         # stored in every row's `account` column\n\
+             username = \"api-user\"                      # HTTP Basic user\n\
+             password = \"${{LIVEFORCE_PASSWORD}}\"       # by reference only; or: password_file = \"/run/secrets/liveforce\"\n\
+             timezone = \"UTC\"                           # Perfex dates are server-local: the server's zone\n"
+        ),
+    }
+}
+
+/// The vendor-specific tail of a sample pipeline file (commented sections), if any.
+pub fn sample_tail(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Liveforce => {
+            "\n# The list calls are not documented: these are desksync's inferred defaults; override any of\n\
+             # them if your server differs (`desksync streams` marks every inferred call).\n\
+             [liveforce]\n\
+             # per_page = 100                               # rows asked per page (Perfex clamps to 100)\n\
+             # page_param = \"page\"                         # name of the page-number parameter\n\
+             # per_page_param = \"per_page\"                 # name of the page-size parameter\n\
+             # paths.tickets = \"/ticket/list\"              # any call's path: tickets, ticket_details, ticket_statuses,\n\
+             #                                              # staff, call_logs, leads, lead_notes, leads_by_status,\n\
+             #                                              # leads_summary, deals, deal_sources, deal_stages, deal_services\n"
+        }
+        _ => "",
+    }
 }
 
 /// Whether a backfill can load `stream` window by window (its API filters by a date range).
@@ -166,19 +223,13 @@ impl Source {
         }
     }
 
-    /// Before the streams start (concurrently): vendors that lock an account after failed
-    /// logins (LiveZilla), or whose Basic auth would fail every stream (Liveforce), get one
-    /// login first, so a wrong password costs one attempt, not one per stream
-    /// (the client then refuses every later request itself).
-    pub async fn preflight(&self) {
-        let checked = match self {
-            Source::LiveZilla(s) => s.check().await,
-            Source::Liveforce(s) => s.check().await,
-            Source::LiveAgent(_) => return,
-        };
-        if let Err(e) = checked {
-            tracing::warn!("login check failed: {e}");
-        }
+    /// Before the streams start: one cheap authenticated request (the same as `check`), retried
+    /// at most once. A host that is down or refuses the credentials then ends the run in
+    /// seconds with one message instead of every stream retrying every request; vendors that
+    /// lock an account after failed logins (LiveZilla) see one attempt, not one per stream (the
+    /// client then refuses every later request itself).
+    pub async fn preflight(&self) -> Result<(), SyncError> {
+        crate::http::with_retry_limit(1, self.check()).await.map(|_| ())
     }
 
     /// Sync one stream. Streams that ride along with another (LiveAgent messages with
