@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     requester_name  VARCHAR,
     requester_email VARCHAR,
     language        VARCHAR,
-    tags            VARCHAR[],          -- tag ids as the vendor sends them (names: view ticket_tags)
+    tags            VARCHAR[],          -- tags as the vendor sends them: ids (LiveAgent) or names (LiveZilla); view ticket_tags names them
     created_at      TIMESTAMPTZ,
     updated_at      TIMESTAMPTZ,        -- the vendor's last-change time (the incremental cursor)
     due_at          TIMESTAMPTZ,        -- SLA due time
@@ -120,10 +120,10 @@ CREATE TABLE IF NOT EXISTS _desksync_runs (
     pipeline    VARCHAR NOT NULL,
     started_at  TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ,
-    status      VARCHAR NOT NULL,       -- running | succeeded | partial | failed | abandoned
+    status      VARCHAR NOT NULL,       -- running | succeeded | partial | failed | interrupted | abandoned
     rows_written BIGINT,                -- rows inserted or changed, all streams
     requests    BIGINT,                 -- HTTP requests sent, retries included
-    streams     VARCHAR,                -- JSON: per stream {status, rows, requests, retries, quarantined, error}
+    streams     VARCHAR,                -- JSON: per stream {status (succeeded | failed | interrupted | not_started), rows, requests, retries, quarantined, error}
     error       VARCHAR                 -- why the run (or its first failed stream) failed, in plain words
 );
 

@@ -39,6 +39,30 @@ pub fn partition_dir(root: &Path, table: Table, source: &str, account: &str, par
     dir
 }
 
+/// Remove every partition of `table` for `source` and `account` (`desksync drop`): their
+/// directory and their entries in the table's manifest. Returns whether anything was there.
+pub fn drop_partitions(root: &Path, table: Table, source: &str, account: &str) -> Result<bool, WarehouseError> {
+    let dir = root.join(table.name()).join(format!("source={source}")).join(format!("account={account}"));
+    let existed = dir.exists();
+    if existed {
+        std::fs::remove_dir_all(&dir).map_err(io(format!("removing {}", dir.display())))?;
+    }
+    let manifest_path = root.join(table.name()).join("_manifest.json");
+    if let Some(mut manifest) =
+        std::fs::read_to_string(&manifest_path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        && let Some(parts) = manifest["partitions"].as_object_mut()
+    {
+        let prefix = format!("source={source}/account={account}");
+        parts.retain(|k, _| k != &prefix && !k.starts_with(&format!("{prefix}/")));
+        manifest["updated_at"] = serde_json::Value::String(chrono::Utc::now().to_rfc3339());
+        let tmp = root.join(table.name()).join("._manifest.json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&manifest).expect("JSON"))
+            .map_err(io(format!("writing {}", tmp.display())))?;
+        std::fs::rename(&tmp, &manifest_path).map_err(io(format!("replacing {}", manifest_path.display())))?;
+    }
+    Ok(existed)
+}
+
 /// Rewrite every dirty partition and update each table's manifest; returns how many files
 /// were written. `run_id` names the run that wrote them in the manifests.
 pub async fn export_dirty(

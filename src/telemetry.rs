@@ -44,6 +44,7 @@ pub struct Metrics {
     pub runs: Family<RunLabels, Counter>,
     pub last_success: Family<PipelineLabels, Gauge>,
     pub watermark_lag: Family<StreamLabels, Gauge>,
+    pub suspended: Family<PipelineLabels, Gauge>,
 }
 
 impl Metrics {
@@ -59,6 +60,7 @@ impl Metrics {
             runs: Family::default(),
             last_success: Family::default(),
             watermark_lag: Family::default(),
+            suspended: Family::default(),
         };
         {
             let mut r = m.registry.lock().expect("registry lock");
@@ -78,6 +80,11 @@ impl Metrics {
                 "watermark_lag_seconds",
                 "Seconds between now and the stream's watermark after its last run",
                 m.watermark_lag.clone(),
+            );
+            r.register(
+                "pipeline_suspended",
+                "1 while serve has taken the pipeline off its schedule (the vendor refused its credentials)",
+                m.suspended.clone(),
             );
         }
         m
@@ -100,6 +107,53 @@ fn pl(pipeline: &str) -> PipelineLabels {
 
 fn sl(pipeline: &str, stream: &str) -> StreamLabels {
     StreamLabels { pipeline: pipeline.to_string(), stream: stream.to_string() }
+}
+
+/// A pipeline is known to the service: every counter family gets its series at 0, so alerts on
+/// `increase(...)` see 0 rather than "no data" until the first event.
+pub fn pipeline_registered(pipeline: &str, streams: &[String], run_statuses: &[&str]) {
+    let m = &*METRICS;
+    for f in [&m.requests, &m.retries, &m.throttled] {
+        let _ = f.get_or_create(&pl(pipeline));
+    }
+    let _ = m.suspended.get_or_create(&pl(pipeline));
+    for stream in streams {
+        for f in [&m.rows, &m.quarantined, &m.stream_errors] {
+            let _ = f.get_or_create(&sl(pipeline, stream));
+        }
+    }
+    for status in run_statuses {
+        let _ = m.runs.get_or_create(&RunLabels { pipeline: pipeline.into(), status: status.to_string() });
+    }
+}
+
+pub fn pipeline_suspended(pipeline: &str, reason: &str) {
+    METRICS.suspended.get_or_create(&pl(pipeline)).set(1);
+    tracing::error!(
+        pipeline,
+        "pipeline suspended: the vendor refused its credentials ({reason}); it is not run again until its \
+         configuration changes (fix it, then `systemctl reload desksync` / SIGHUP) or the service restarts"
+    );
+}
+
+pub fn pipeline_resumed(pipeline: &str) {
+    METRICS.suspended.get_or_create(&pl(pipeline)).set(0);
+    tracing::info!(pipeline, "pipeline resumed: its configuration changed since it was suspended");
+}
+
+/// A run ended before its first stream: a path it writes is unusable, the vendor is
+/// unreachable, or it refused the credentials.
+pub fn run_refused(pipeline: &str, reason: &str) {
+    tracing::error!(pipeline, "run stopped before its first stream: {reason}");
+}
+
+pub fn stream_interrupted(pipeline: &str, stream: &str, rows: u64) {
+    tracing::warn!(
+        pipeline,
+        stream,
+        rows,
+        "stream interrupted by a signal after its last commit; the next run resumes it"
+    );
 }
 
 pub fn request_sent(pipeline: &str) {

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "003_livezilla.sql", include_str!("../schema/003_livezilla.sql")),
     (4, "004_liveforce.sql", include_str!("../schema/004_liveforce.sql")),
     (5, "005_views.sql", include_str!("../schema/005_views.sql")),
+    (6, "006_views.sql", include_str!("../schema/006_views.sql")),
 ];
 
 /// Everything one transaction writes for a stream.
@@ -65,6 +66,30 @@ pub struct LoadUnit {
     /// Statements run after the batches, each `RETURNING source, account, <partition>` so the
     /// lake learns what changed (e.g. agents known only from message authors).
     pub extra: Vec<Extra>,
+}
+
+/// What `drop` deleted.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DropStats {
+    /// (table, rows deleted).
+    pub rows: Vec<(String, usize)>,
+    pub states: usize,
+    pub windows: usize,
+}
+
+/// One run as `_desksync_runs` records it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub pipeline: String,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub elapsed_ms: Option<i64>,
+    pub rows_written: Option<i64>,
+    pub requests: Option<i64>,
+    pub streams: Vec<crate::pipeline::StreamSummary>,
+    pub error: Option<String>,
 }
 
 /// Delete the rows of `table` (for the unit's source and account) that match every `filters`
@@ -184,7 +209,7 @@ impl Warehouse {
     }
 
     fn open_waiting(&self, read_only: bool) -> Result<Connection, WarehouseError> {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty() && !read_only) {
             std::fs::create_dir_all(dir)
                 .map_err(|source| WarehouseError::Io { context: format!("creating {}", dir.display()), source })?;
         }
@@ -385,14 +410,15 @@ impl Warehouse {
     }
 
     /// Forget the state of a pipeline (all streams, or one): the next run starts from scratch.
-    /// Rows stay; re-reading them changes nothing unless they changed.
-    pub async fn reset_state(&self, pipeline: &str, stream: Option<&str>) -> Result<usize, WarehouseError> {
+    /// Rows stay; re-reading them changes nothing unless they changed. Returns how many stream
+    /// states and how many ledger windows (report days, backfill windows) were forgotten.
+    pub async fn reset_state(&self, pipeline: &str, stream: Option<&str>) -> Result<(usize, usize), WarehouseError> {
         let (p, s) = (pipeline.to_string(), stream.map(str::to_string));
         self.with_conn(move |c| {
             let tx = c.transaction().ctx("resetting state")?;
-            let mut n = 0;
-            for table in ["_desksync_state", "_desksync_windows"] {
-                n += match &s {
+            let mut n = [0usize; 2];
+            for (i, table) in ["_desksync_state", "_desksync_windows"].into_iter().enumerate() {
+                n[i] = match &s {
                     Some(s) => {
                         tx.execute(&format!("DELETE FROM {table} WHERE pipeline = ? AND stream = ?"), params![p, s])
                     }
@@ -401,7 +427,96 @@ impl Warehouse {
                 .ctx("resetting state")?;
             }
             tx.commit().ctx("resetting state")?;
-            Ok(n)
+            Ok((n[0], n[1]))
+        })
+        .await
+    }
+
+    /// Delete what a pipeline loaded: the rows of `tables` for its source and account, and the
+    /// state, ledger windows, quarantine and reconciliation ids of `streams` (all of the
+    /// pipeline's when `None`), in one transaction. The run history stays. Returns rows deleted
+    /// per table, and states and windows forgotten.
+    pub async fn drop_data(
+        &self,
+        pipeline: &str,
+        source: &'static str,
+        account: &str,
+        tables: Vec<Table>,
+        streams: Option<Vec<String>>,
+    ) -> Result<DropStats, WarehouseError> {
+        let (p, a) = (pipeline.to_string(), account.to_string());
+        self.with_conn(move |c| {
+            let tx = c.transaction().ctx("dropping data")?;
+            let mut stats = DropStats::default();
+            for t in &tables {
+                let n = tx
+                    .execute(&format!("DELETE FROM {} WHERE source = ? AND account = ?", t.name()), params![source, a])
+                    .ctx(format!("deleting rows of {}", t.name()))?;
+                tx.execute(
+                    "DELETE FROM _desksync_lake_dirty WHERE \"table\" = ? AND source = ? AND account = ?",
+                    params![t.name(), source, a],
+                )
+                .ctx("dropping lake bookkeeping")?;
+                stats.rows.push((t.name().to_string(), n));
+            }
+            let filter = match &streams {
+                Some(list) => {
+                    format!(" AND stream IN ({})", list.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", "))
+                }
+                None => String::new(),
+            };
+            let mut counts = [0usize; 2];
+            for (i, t) in ["_desksync_state", "_desksync_windows"].into_iter().enumerate() {
+                counts[i] = tx
+                    .execute(&format!("DELETE FROM {t} WHERE pipeline = ?{filter}"), params![p])
+                    .ctx(format!("dropping {t}"))?;
+            }
+            for t in ["_desksync_quarantine", "_desksync_seen"] {
+                tx.execute(&format!("DELETE FROM {t} WHERE pipeline = ?{filter}"), params![p])
+                    .ctx(format!("dropping {t}"))?;
+            }
+            (stats.states, stats.windows) = (counts[0], counts[1]);
+            tx.commit().ctx("dropping data")?;
+            c.execute_batch("CHECKPOINT").ctx("checkpointing the warehouse")?;
+            Ok(stats)
+        })
+        .await
+    }
+
+    /// The run history, newest first: every run of `pipeline` (or of all), at most `last`.
+    pub async fn runs(&self, pipeline: Option<&str>, last: usize) -> Result<Vec<RunRecord>, WarehouseError> {
+        let p = pipeline.map(str::to_string);
+        self.with_conn(move |c| {
+            let filter = if p.is_some() { "WHERE pipeline = ?" } else { "" };
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT run_id, pipeline, status, strftime(started_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ'),
+                            strftime(finished_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ'),
+                            epoch_ms(finished_at) - epoch_ms(started_at), rows_written, requests, streams, error
+                     FROM _desksync_runs {filter} ORDER BY started_at DESC LIMIT {last}"
+                ))
+                .ctx("reading the run history")?;
+            let map = |r: &duckdb::Row<'_>| -> duckdb::Result<RunRecord> {
+                let streams: Option<String> = r.get(8)?;
+                Ok(RunRecord {
+                    run_id: r.get(0)?,
+                    pipeline: r.get(1)?,
+                    status: r.get(2)?,
+                    started_at: r.get(3)?,
+                    finished_at: r.get(4)?,
+                    elapsed_ms: r.get(5)?,
+                    rows_written: r.get(6)?,
+                    requests: r.get(7)?,
+                    streams: streams.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+                    error: r.get(9)?,
+                })
+            };
+            let rows = match &p {
+                Some(p) => stmt.query_map(params![p], map),
+                None => stmt.query_map([], map),
+            }
+            .ctx("reading the run history")?;
+            rows.collect::<Result<Vec<_>, _>>().ctx("reading the run history")
         })
         .await
     }
@@ -486,10 +601,21 @@ impl Warehouse {
                 return Err(e);
             }
             let io = |e: std::io::Error| WarehouseError::Invalid(format!("publishing {}: {e}", target.display()));
-            let f = std::fs::File::open(&tmp).map_err(io)?;
-            f.sync_all().map_err(io)?;
-            let bytes = f.metadata().map_err(io)?.len();
-            std::fs::rename(&tmp, &target).map_err(io)?;
+            let finish = || -> Result<u64, WarehouseError> {
+                let f = std::fs::File::open(&tmp).map_err(io)?;
+                f.sync_all().map_err(io)?;
+                let bytes = f.metadata().map_err(io)?.len();
+                std::fs::rename(&tmp, &target).map_err(io)?;
+                Ok(bytes)
+            };
+            let bytes = match finish() {
+                Ok(b) => b,
+                Err(e) => {
+                    // Never leave the temporary copy behind (a directory in the way, a full disk).
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
             if let Some(dir) = target.parent()
                 && let Ok(d) = std::fs::File::open(dir)
             {
@@ -572,30 +698,14 @@ impl Warehouse {
 
     /// The pipeline's most recent run.
     pub async fn last_run(&self, pipeline: &str) -> Result<Option<crate::serve::LastRun>, WarehouseError> {
-        let p = pipeline.to_string();
-        self.with_conn(move |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT run_id, status, strftime(started_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ'),
-                            strftime(finished_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ'), rows_written, error
-                     FROM _desksync_runs WHERE pipeline = ? ORDER BY started_at DESC LIMIT 1",
-                )
-                .ctx("reading the last run")?;
-            let mut rows = stmt
-                .query_map(params![p], |r| {
-                    Ok(crate::serve::LastRun {
-                        run_id: r.get(0)?,
-                        status: r.get(1)?,
-                        started_at: r.get(2)?,
-                        finished_at: r.get(3)?,
-                        rows_written: r.get(4)?,
-                        error: r.get(5)?,
-                    })
-                })
-                .ctx("reading the last run")?;
-            rows.next().transpose().ctx("reading the last run")
-        })
-        .await
+        Ok(self.runs(Some(pipeline), 1).await?.into_iter().next().map(|r| crate::serve::LastRun {
+            run_id: r.run_id,
+            status: r.status,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            rows_written: r.rows_written,
+            error: r.error,
+        }))
     }
 
     /// (stream, watermark, state JSON, updated_at) of a pipeline.
