@@ -303,6 +303,78 @@ impl Default for SyncSettings {
     }
 }
 
+/// The pipeline file `desksync init` writes for `kind`: the required keys set (secrets as
+/// references), every other key commented out at its default, each with what it does.
+pub fn sample_pipeline(kind: SourceKind, name: &str) -> String {
+    let h = HttpSettings::default();
+    let s = SyncSettings::default();
+    let d = |d: Duration| humantime::format_duration(d).to_string();
+    let defaults = crate::sources::default_stream_names(kind);
+    let mut out = format!(
+        "# Pipeline {name}: a {} account. Written by `desksync init`; every key is described in\n\
+         # README.md#configuration. Commented keys show their defaults. Check it with `desksync validate`.\n\n",
+        kind.name()
+    );
+    out.push_str(&crate::sources::sample_head(kind, name));
+    out.push_str(&format!(
+        "# name = \"{name}\"                 # the pipeline's name (default: the file name)\n\
+         # filter_timezone = \"UTC\"          # the zone the API reads filter values in\n\
+         # streams = [{}]\n\
+         #                                  # default: all but the opt-in ones; `desksync streams -p {name}` lists them\n\
+         # schedule = \"0 */15 * * * *\"      # for `desksync serve`: cron with seconds (sec min hour day month weekday)\n\n",
+        defaults.iter().take(4).map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
+    ));
+    out.push_str(&format!(
+        "[http]\n\
+         # rate_limit_per_minute = {}       # requests per minute for the account, shared by all its streams\n\
+         # rate_headroom_pct = {}             # percent below the limit desksync paces itself\n\
+         # max_in_flight = {}                 # requests in flight at once\n\
+         # timeout = \"{}\"                  # of one request\n\
+         # max_retries = {}                   # retries of one request on 429, 5xx, timeouts, dropped connections\n\
+         # retry_initial = \"{}\"          # first retry delay (doubles, with jitter)\n\
+         # retry_max_wait = \"{}\"            # longest single wait, a vendor's Retry-After included\n\n",
+        h.rate_limit_per_minute,
+        h.rate_headroom_pct,
+        h.max_in_flight,
+        d(h.timeout),
+        h.max_retries,
+        d(h.retry_initial),
+        d(h.retry_max_wait)
+    ));
+    out.push_str(&format!(
+        "[sync]\n\
+         # lookback = \"{}\"                 # re-read records changed this long before the watermark\n\
+         # page_size = {}                  # rows per list request\n\
+         # page_overlap = {}                 # rows a page overlaps the previous one (LiveAgent)\n\
+         # batch_size = {}                  # records per load transaction (bounds memory)\n\
+         # message_concurrency = {}           # per-record requests in flight at once\n\
+         # stream_concurrency = {}            # streams synced at once\n\
+         # reconcile_every = \"{}\"           # how often deletions are reconciled by a full id listing (0s: never)\n\
+         # start_date = \"2024-01-01\"        # first run: only records changed since (and the first report day)\n\
+         # report_history = \"{}\"           # without start_date: report days from this long ago\n\
+         # report_restatement = \"{}\"        # report days this recent are pulled again every run\n\
+         # reread_window = \"{}\"            # LiveZilla: tickets created this recently are re-read every run\n\
+         # full_rescan_every = \"{}\"         # LiveZilla: every ticket re-read this often (0s: never)\n\
+         # window = \"{}\"                    # LiveZilla: created-time window of one list request\n\
+         # chats_reread = \"{}\"              # LiveZilla: chats started this recently are re-read every run\n",
+        d(s.lookback),
+        s.page_size,
+        s.page_overlap,
+        s.batch_size,
+        s.message_concurrency,
+        s.stream_concurrency,
+        d(s.reconcile_every),
+        d(s.report_history),
+        d(s.report_restatement),
+        d(s.reread_window),
+        d(s.full_rescan_every),
+        d(s.window),
+        d(s.chats_reread)
+    ));
+    out.push_str(crate::sources::sample_tail(kind));
+    out
+}
+
 /// A validated pipeline, secrets resolved.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
@@ -323,6 +395,18 @@ pub struct PipelineConfig {
     pub http: HttpSettings,
     pub sync: SyncSettings,
     pub start_date: Option<chrono::NaiveDate>,
+}
+
+impl PipelineConfig {
+    /// A digest of everything that configures the pipeline, secret included (never shown): a
+    /// pipeline `serve` suspended for refused credentials resumes when this changes.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(format!("{self:?}").as_bytes());
+        h.update(self.api_key.expose().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// Everything `desksync` needs to run, validated.
@@ -368,7 +452,10 @@ pub struct ConfigProblem {
 
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
+        if let Some(var) = self.key.strip_prefix('$') {
+            // An environment override, reported as the variable the user set.
+            write!(f, "environment variable {var} (overriding {}): {}", self.file.display(), self.message)
+        } else if self.key.is_empty() {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else {
             write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
@@ -414,23 +501,68 @@ fn read_file<T: for<'de> Deserialize<'de>>(
             return None;
         }
     };
+    // Environment overrides of this file: (variable, the key it sets).
+    let env_keys: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(var, _)| {
+            let rest = var.strip_prefix(env_prefix)?.strip_prefix("__")?;
+            Some((var.clone(), rest.to_lowercase().replace("__", ".")))
+        })
+        .collect();
+    let from_env = |key: &str| env_keys.iter().find(|(_, k)| k == key).map(|(v, _)| v.clone());
     let mut unknown = Vec::new();
     let parsed: Result<T, _> = serde_ignored::deserialize(cfg, |p| unknown.push(p.to_string()));
     for key in unknown {
-        problems.push(ConfigProblem { file: path.into(), key, message: "unknown key".into() });
+        match from_env(&key) {
+            Some(var) => problems.push(ConfigProblem {
+                file: path.into(),
+                key: format!("${var}"),
+                message: format!("sets `{key}`, which is not a key of this file (see its commented sample)"),
+            }),
+            None => problems.push(ConfigProblem { file: path.into(), key, message: "unknown key".into() }),
+        }
     }
     match parsed {
         Ok(v) => Some(v),
         Err(e) => {
-            problems.push(ConfigProblem { file: path.into(), key: String::new(), message: e.to_string() });
+            let message = e.to_string();
+            // A bad value from an override names the key it came in as.
+            let key = env_keys
+                .iter()
+                .find(|(_, k)| message.contains(&format!("`{k}`")) || message.contains(&format!(" {k} ")))
+                .map(|(v, _)| format!("${v}"))
+                .unwrap_or_default();
+            problems.push(ConfigProblem { file: path.into(), key, message });
             None
         }
     }
 }
 
+/// A pipeline file that did not validate, with its problems.
+#[derive(Debug, Clone)]
+pub struct BrokenPipeline {
+    /// The pipeline's name as far as it is known (the file stem).
+    pub name: String,
+    pub file: PathBuf,
+    pub problems: Vec<ConfigProblem>,
+}
+
 /// Load `desksync.toml` (optional: defaults when absent) and every `*.toml` in the pipelines
-/// directory. Relative paths are resolved against the directory of `config_path`.
+/// directory. Relative paths are resolved against the directory of `config_path`. Any problem
+/// in any file is an error: what `serve`, its reloads and `validate` use.
 pub fn load(config_path: &Path) -> Result<Config, ConfigErrors> {
+    let (config, broken) = load_partial(config_path)?;
+    if broken.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(broken.into_iter().flat_map(|b| b.problems).collect()))
+    }
+}
+
+/// Like [`load`], but one pipeline's problems do not stop the others: the valid pipelines come
+/// back with the broken ones and their problems (what `desksync run` uses, so a missing
+/// `${VAR}` of one account does not stop every other account's sync). Problems of
+/// `desksync.toml` itself or an unreadable pipelines directory are still errors.
+pub fn load_partial(config_path: &Path) -> Result<(Config, Vec<BrokenPipeline>), ConfigErrors> {
     let mut problems = Vec::new();
     let base = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let settings: Settings = if config_path.exists() {
@@ -455,34 +587,47 @@ pub fn load(config_path: &Path) -> Result<Config, ConfigErrors> {
         }
     };
     files.sort();
-    let mut names = BTreeMap::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut broken = Vec::new();
     for file in files {
         let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let prefix = format!("DESKSYNC_PIPELINE_{}", stem.to_uppercase().replace('-', "_"));
-        let Some(raw) = read_file::<PipelineFile>(&file, &prefix, &mut problems) else { continue };
-        if let Some(p) = validate_pipeline(&file, &stem, raw, &base, &mut problems) {
-            if let Some(prev) = names.insert(p.name.clone(), file.clone()) {
-                problems.push(ConfigProblem {
-                    file: file.clone(),
-                    key: "name".into(),
-                    message: format!("pipeline name '{}' is also used by {}", p.name, prev.display()),
-                });
+        let mut mine = Vec::new();
+        let valid = read_file::<PipelineFile>(&file, &prefix, &mut mine)
+            .and_then(|raw| validate_pipeline(&file, &stem, raw, &base, &mut mine));
+        if let Some(p) = &valid
+            && let Some(prev) = names.get(&p.name)
+        {
+            mine.push(ConfigProblem {
+                file: file.clone(),
+                key: "name".into(),
+                message: format!("pipeline name '{}' is also used by {}", p.name, prev.display()),
+            });
+        }
+        match valid {
+            Some(p) if mine.is_empty() => {
+                names.insert(p.name.clone(), file.clone());
+                pipelines.push(p);
             }
-            pipelines.push(p);
+            _ => broken.push(BrokenPipeline { name: stem, file, problems: mine }),
         }
     }
-    if problems.is_empty() {
-        Ok(Config {
+    if !problems.is_empty() {
+        // desksync.toml or the pipelines directory: nothing can run. Report everything at once.
+        problems.extend(broken.into_iter().flat_map(|b| b.problems));
+        return Err(ConfigErrors(problems));
+    }
+    Ok((
+        Config {
             warehouse_path: resolve(&settings.warehouse.path),
             publish_path: (!settings.warehouse.publish_path.as_os_str().is_empty())
                 .then(|| resolve(&settings.warehouse.publish_path)),
             lake_path: resolve(&settings.lake.path),
             settings,
             pipelines,
-        })
-    } else {
-        Err(ConfigErrors(problems))
-    }
+        },
+        broken,
+    ))
 }
 
 fn validate_pipeline(
@@ -542,16 +687,22 @@ fn validate_pipeline(
         }
         ("api_key", "api_key_file", &raw.api_key, &raw.api_key_file)
     };
+    // The example a message gives: LIVEAGENT_API_KEY, LIVEZILLA_PASSWORD, ...
+    let example_var =
+        format!("{}_{}", raw.source.to_ascii_uppercase().replace('-', "_"), key_name.to_ascii_uppercase());
     let secret = match (reference, secret_file) {
         (Some(_), Some(_)) => {
             bad(key_name, format!("give {key_name} or {file_name}, not both"));
             None
         }
         (None, None) => {
-            bad(key_name, format!("missing: set {key_name} = \"${{ENV_VAR}}\" or {file_name}"));
+            bad(
+                key_name,
+                format!("missing: set {key_name} = \"${{{example_var}}}\" or {file_name} = \"/run/secrets/...\""),
+            );
             None
         }
-        (Some(reference), None) => match resolve_secret_reference(reference) {
+        (Some(reference), None) => match resolve_secret_reference(reference, &example_var, file_name) {
             Ok(s) => Some(s),
             Err(m) => {
                 bad(key_name, m);
@@ -612,15 +763,25 @@ fn validate_pipeline(
             if list.is_empty() {
                 bad("streams", "empty: list at least one stream, or remove the key for all".into());
             }
+            for s in list {
+                if let Some(parent) = crate::sources::stream(kind, s).and_then(|i| i.parent)
+                    && !list.iter().any(|x| x == parent)
+                {
+                    bad(
+                        "streams",
+                        format!(
+                            "'{s}' is read with each changed record of '{parent}', so it needs '{parent}' in the list too"
+                        ),
+                    );
+                }
+            }
             list.clone()
         }
         (Some(kind), None) => crate::sources::default_stream_names(kind).iter().map(|s| s.to_string()).collect(),
         (None, _) => Vec::new(),
     };
-    if let Some(s) = &raw.schedule
-        && let Err(e) = s.parse::<cron::Schedule>()
-    {
-        bad("schedule", format!("'{s}' is not a cron expression (sec min hour day month weekday): {e}"));
+    if let Some(s) = &raw.schedule {
+        bad_schedule(s).into_iter().for_each(|m| bad("schedule", m));
     }
     let h = &raw.http;
     if h.rate_limit_per_minute == 0 {
@@ -695,14 +856,31 @@ fn validate_pipeline(
     })
 }
 
+/// What is wrong with a `schedule`, if anything: not cron (with a hint for the five-field form
+/// most people know), or never due.
+pub fn bad_schedule(s: &str) -> Option<String> {
+    let fields = s.split_whitespace().count();
+    match s.parse::<cron::Schedule>() {
+        Err(_) if fields == 5 => Some(format!(
+            "'{s}' has five fields; desksync's cron starts with seconds: add a seconds field: `0 {s}` \
+             (e.g. `0 */15 * * * *`)"
+        )),
+        Err(e) => Some(format!("'{s}' is not a cron expression (sec min hour day month weekday [year]): {e}")),
+        Ok(sched) if sched.upcoming(chrono::Utc).next().is_none() => {
+            Some(format!("'{s}' never fires (no such date), so the pipeline would never run"))
+        }
+        Ok(_) => None,
+    }
+}
+
 /// Resolve `${VAR}` to the environment variable's value. Anything else is refused: secrets are
 /// never written inline in a pipeline file.
-fn resolve_secret_reference(reference: &str) -> Result<Secret, String> {
+fn resolve_secret_reference(reference: &str, example_var: &str, file_key: &str) -> Result<Secret, String> {
     let trimmed = reference.trim();
     let Some(var) = trimmed.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
-        return Err("must be a reference like \"${LIVEAGENT_API_KEY}\" (secrets are never written inline; \
-                    or use api_key_file)"
-            .into());
+        return Err(format!(
+            "must be a reference like \"${{{example_var}}}\" (secrets are never written inline; or use {file_key})"
+        ));
     };
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
@@ -722,8 +900,9 @@ mod tests {
 
     #[test]
     fn inline_secrets_are_refused() {
-        let err = resolve_secret_reference("abc123").unwrap_err();
+        let err = resolve_secret_reference("abc123", "LIVEZILLA_PASSWORD", "password_file").unwrap_err();
         assert!(err.contains("reference"), "{err}");
+        assert!(err.contains("${LIVEZILLA_PASSWORD}") && err.contains("password_file"), "{err}");
         assert!(!err.contains("abc123"), "the error must not echo the secret: {err}");
     }
 }

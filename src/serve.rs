@@ -16,6 +16,10 @@
 //! * **HTTP** (default `127.0.0.1:9184`): `/healthz` (the process is alive), `/readyz`
 //!   (configuration loaded and warehouse migrated, not shutting down), `/metrics`
 //!   (Prometheus text), `/status` (JSON: each pipeline's last run, next run and watermarks).
+//! * **Suspension.** A pipeline whose credentials the vendor refused is taken off the schedule
+//!   (logged, `/status` `suspended`, `desksync_pipeline_suspended` = 1) until a reload brings a
+//!   changed configuration for it, or the service restarts: LiveZilla locks an operator out for
+//!   24 hours after five refused logins.
 //! * **Configuration reload** on SIGHUP (`systemctl reload desksync`): the files are read and
 //!   validated again; if they are valid, pipelines are rescheduled from them (runs in progress
 //!   finish first; added pipelines start, removed ones stop being scheduled); if not, every
@@ -91,6 +95,9 @@ pub struct PipelineStatus {
     pub last_run: Option<LastRun>,
     /// Stream → watermark after its last committed unit.
     pub watermarks: BTreeMap<String, Option<String>>,
+    /// Why the pipeline is not being run (the vendor refused its credentials), until its
+    /// configuration changes (reload) or the service restarts.
+    pub suspended: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,8 +110,16 @@ pub struct LastRun {
     pub error: Option<String>,
 }
 
+/// A pipeline taken off the schedule, and the configuration it was taken off with.
+#[derive(Debug, Clone)]
+struct Suspension {
+    fingerprint: String,
+    reason: String,
+}
+
 struct Shared {
     config: Mutex<Arc<Config>>,
+    suspended: Mutex<BTreeMap<String, Suspension>>,
     status: Mutex<BTreeMap<String, PipelineStatus>>,
     ready: Mutex<bool>,
     warehouse: Warehouse,
@@ -152,6 +167,7 @@ pub async fn serve(
     }
     let shared = Arc::new(Shared {
         status: Mutex::new(BTreeMap::new()),
+        suspended: Mutex::new(BTreeMap::new()),
         config: Mutex::new(Arc::new(config)),
         ready: Mutex::new(false),
         warehouse: warehouse.clone(),
@@ -187,8 +203,18 @@ pub async fn serve(
         let config = shared.config.lock().expect("config lock").clone();
         reset_status(&shared, &config);
         refresh_status(&shared).await;
+        for p in &config.pipelines {
+            crate::telemetry::pipeline_registered(
+                &p.name,
+                &p.streams,
+                &crate::pipeline::RunStatus::ALL.map(|s| s.as_str()),
+            );
+        }
         *shared.ready.lock().expect("ready lock") = true;
         for (p, schedule) in scheduled(&config) {
+            if still_suspended(&shared, &p) {
+                continue;
+            }
             let (shared, slots, shutdown, generation, options) =
                 (shared.clone(), slots.clone(), shutdown.clone(), generation.clone(), options.clone());
             tasks.spawn(async move { pipeline_loop(p, schedule, shared, slots, shutdown, generation, options).await });
@@ -201,14 +227,28 @@ pub async fn serve(
             tracing::warn!("reload requested, but serve was not given its configuration path");
             continue;
         };
+        tracing::info!(path = %path.display(), "reloading the configuration (SIGHUP)");
         match crate::config::load(path) {
             Ok(new) if !scheduled(&new).is_empty() => {
-                tracing::info!(path = %path.display(), pipelines = new.pipelines.len(), "configuration reloaded");
+                let old = shared.config.lock().expect("config lock").clone();
+                let names = |c: &Config| c.pipelines.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+                let (before, after) = (names(&old), names(&new));
+                let added: Vec<&String> = after.iter().filter(|n| !before.contains(n)).collect();
+                let removed: Vec<&String> = before.iter().filter(|n| !after.contains(n)).collect();
+                tracing::info!(
+                    path = %path.display(), pipelines = new.pipelines.len(), ?added, ?removed,
+                    "configuration reloaded and applied"
+                );
                 generation.cancel();
                 *shared.config.lock().expect("config lock") = Arc::new(new);
             }
             Ok(_) => tracing::error!("configuration not reloaded: no pipeline has a schedule; keeping the running one"),
-            Err(e) => tracing::error!("configuration not reloaded, keeping the running one: {e}"),
+            Err(e) => {
+                for problem in &e.0 {
+                    tracing::error!(file = %problem.file.display(), key = %problem.key, "configuration problem: {}", problem.message);
+                }
+                tracing::error!(problems = e.0.len(), "configuration not reloaded, keeping the running one");
+            }
         }
     }
     shutdown.cancelled().await;
@@ -271,11 +311,15 @@ async fn pipeline_loop(
         };
         set_running(&shared, &p.name, true);
         let config = shared.config.lock().expect("config lock").clone();
+        let mut suspend = None;
         match run_pipeline(&config, &p, shutdown.clone()).await {
-            Ok(summary) => tracing::info!(
-                pipeline = %p.name, status = summary.status, rows = summary.rows_written,
-                requests = summary.requests, elapsed_ms = summary.elapsed.as_millis() as u64, "scheduled run finished"
-            ),
+            Ok(summary) => {
+                tracing::info!(
+                    pipeline = %p.name, status = %summary.status, rows = summary.rows_written,
+                    requests = summary.requests, elapsed_ms = summary.elapsed.as_millis() as u64, "scheduled run finished"
+                );
+                suspend = summary.credentials_refused;
+            }
             Err(WarehouseError::PipelineBusy { holder, .. }) => {
                 tracing::warn!(pipeline = %p.name, "skipped: already running in another process{holder}")
             }
@@ -284,9 +328,45 @@ async fn pipeline_loop(
         drop(permit);
         set_running(&shared, &p.name, false);
         refresh_status(&shared).await;
+        if let Some(reason) = suspend {
+            // Trying again at every slot cannot succeed and can lock the login out (LiveZilla:
+            // five refusals within 24 hours): wait for a changed configuration or a restart.
+            crate::telemetry::pipeline_suspended(&p.name, &reason);
+            shared
+                .suspended
+                .lock()
+                .expect("suspended lock")
+                .insert(p.name.clone(), Suspension { fingerprint: p.fingerprint(), reason: reason.clone() });
+            if let Some(s) = shared.status.lock().expect("status lock").get_mut(&p.name) {
+                s.suspended = Some(reason);
+                s.next_run = None;
+            }
+            return;
+        }
         if generation.is_cancelled() {
             return;
         }
+    }
+}
+
+/// Whether `p` stays suspended in a new generation: it was suspended with this very
+/// configuration. A changed configuration lifts the suspension.
+fn still_suspended(shared: &Shared, p: &PipelineConfig) -> bool {
+    let mut suspended = shared.suspended.lock().expect("suspended lock");
+    match suspended.get(&p.name) {
+        Some(s) if s.fingerprint == p.fingerprint() => {
+            if let Some(st) = shared.status.lock().expect("status lock").get_mut(&p.name) {
+                st.suspended = Some(s.reason.clone());
+            }
+            tracing::warn!(pipeline = %p.name, "still suspended: its configuration did not change ({})", s.reason);
+            true
+        }
+        Some(_) => {
+            suspended.remove(&p.name);
+            crate::telemetry::pipeline_resumed(&p.name);
+            false
+        }
+        None => false,
     }
 }
 
@@ -314,6 +394,7 @@ fn reset_status(shared: &Shared, config: &Config) {
         s.pipeline = p.name.clone();
         s.schedule = p.schedule.clone();
         s.next_run = None;
+        s.suspended = None;
         map.insert(p.name.clone(), s);
     }
 }
