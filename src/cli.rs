@@ -1,19 +1,41 @@
 //! Command-line interface (clap). Every command has `--help`; failures exit non-zero with the
-//! reason in plain words (the whole cause chain is printed by `main`).
+//! reason in plain words (the whole cause chain, each cause once).
+//!
+//! * Exit codes: 0 success; 1 a failure (a pipeline that did not succeed, a bad argument, a
+//!   configuration problem); 130 / 143 a run stopped by SIGINT / SIGTERM (128 + the signal).
+//! * Output: results on stdout (`--json` where a script reads them), logs and notices on stderr
+//!   (`--log-format json`: every stderr line is one JSON object). A closed stdout (`| head`)
+//!   ends the command quietly.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use desksync::config::{self, Config};
-use desksync::pipeline::{RunSummary, run_pipeline};
+use desksync::config::{self, BrokenPipeline, Config, PipelineConfig};
+use desksync::error::WarehouseError;
+use desksync::pipeline::{RunProgress, RunStatus, RunSummary, run_pipeline, run_pipeline_observed};
 use desksync::simulator::{SimConfig, Simulator};
-use desksync::sources::{self, Source};
+use desksync::sources::{self, Source, SourceKind};
 use desksync::warehouse::Warehouse;
 use tokio_util::sync::CancellationToken;
+
+/// Write a line to stdout; a closed pipe (`desksync streams | head -1`) ends the process
+/// quietly with status 0, as `head` expects, instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*).and_then(|_| out.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("writing to stdout: {e}");
+        }
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -22,10 +44,11 @@ use tokio_util::sync::CancellationToken;
     about = "Keep an analytics warehouse (DuckDB + Parquet) in step with your help desks"
 )]
 struct Cli {
-    /// Settings file; pipelines are read from `pipelines/` beside it.
-    #[arg(long, global = true, env = "DESKSYNC_CONFIG", default_value = "desksync.toml")]
-    config: PathBuf,
-    /// Log format on stderr.
+    /// Settings file; pipelines are read from `pipelines/` beside it. Default: `desksync.toml`
+    /// (optional: defaults apply when it is absent). A path given here must exist.
+    #[arg(long, global = true, env = "DESKSYNC_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format on stderr (json: every line one JSON object, errors and notices included).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     /// More log output (-v: debug, -vv: trace). `RUST_LOG` overrides.
@@ -35,7 +58,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum LogFormat {
     Text,
     Json,
@@ -43,10 +66,11 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the built-in simulator, sync it into DIR/warehouse.duckdb and DIR/lake, and show
-    /// what landed.
+    /// Start the built-in simulator (LiveAgent, LiveZilla and Liveforce), sync it into
+    /// DIR/warehouse.duckdb and DIR/lake, and show what landed.
     Demo {
-        /// Where the demo's configuration, warehouse and lake go.
+        /// Where the demo's configuration, warehouse and lake go (a directory the demo wrote,
+        /// or a new or empty one).
         #[arg(long, default_value = "desksync-demo")]
         dir: PathBuf,
         /// Conversations in the simulated account.
@@ -55,7 +79,8 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
-    /// One incremental pass of the named pipelines (all when none), then exit.
+    /// One incremental pass of the named pipelines (all when none), then exit. Every runnable
+    /// pipeline runs even when another fails; the exit code is non-zero if any did not succeed.
     Run {
         /// Pipeline to run (repeatable).
         #[arg(long = "pipeline", short = 'p')]
@@ -99,16 +124,52 @@ enum Command {
         #[arg(long, short = 'p')]
         pipeline: String,
     },
-    /// Each stream with its table, primary key, cursor and sync mode.
+    /// Check every configuration file and pipeline without sending a request.
+    Validate,
+    /// Each stream with its table, primary key, cursor and sync mode. Validates the
+    /// configuration when there is one.
     Streams {
-        /// Show the streams of one pipeline (and whether it selected them).
+        /// Show the streams of one pipeline's connector (and whether it selected them).
         #[arg(long, short = 'p')]
         pipeline: Option<String>,
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Show or reset incremental state.
     State {
         #[command(subcommand)]
         action: StateAction,
+    },
+    /// The run history: each run's status, rows, requests and errors, per stream.
+    Runs {
+        #[arg(long, short = 'p')]
+        pipeline: Option<String>,
+        /// How many of the latest runs.
+        #[arg(long, default_value_t = 10)]
+        last: usize,
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete what a pipeline (or some of its streams) loaded: rows, state, ledger windows and
+    /// lake partitions. The vendor is not touched; the next run loads it all again.
+    Drop {
+        #[arg(long, short = 'p')]
+        pipeline: String,
+        /// Only this stream (repeatable); its child streams go with it.
+        #[arg(long)]
+        stream: Vec<String>,
+        /// Really delete (without it, only says what would go).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write `pipelines/NAME.toml` for a vendor: every key with a comment, secrets as references.
+    Init {
+        /// liveagent, livezilla or liveforce.
+        vendor: String,
+        /// The pipeline's name (default: the vendor's).
+        name: Option<String>,
     },
     /// Run the simulator as a standalone server on 127.0.0.1 until Ctrl-C. It speaks every
     /// vendor at once, from one data set: LiveAgent under /api/…, LiveZilla at /api/v2/api.php
@@ -145,7 +206,7 @@ enum Command {
         /// Percent of conversations that get a reply before the incremental run.
         #[arg(long, default_value_t = 1.0)]
         changed_pct: f64,
-        /// Scratch directory (emptied first).
+        /// Scratch directory (emptied first; only a new or empty one, or one a bench wrote).
         #[arg(long, default_value = "target/bench")]
         dir: PathBuf,
         /// Have the simulator enforce this many requests per minute (sliding window) and
@@ -156,10 +217,15 @@ enum Command {
     /// Run one SQL statement, read-only, and print the result: against the published analytics
     /// snapshot when there is one (it never blocks a sync), else the warehouse.
     Sql {
+        /// The statement (it may start with a `--` comment).
+        #[arg(allow_hyphen_values = true)]
         query: String,
         /// Query the live warehouse instead of the snapshot (holds its lock while it runs).
         #[arg(long)]
         live: bool,
+        /// One JSON array of row objects on stdout.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -169,6 +235,12 @@ enum StateAction {
     Show {
         #[arg(long, short = 'p')]
         pipeline: String,
+        /// Only this stream.
+        #[arg(long)]
+        stream: Option<String>,
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Forget the state so the next run starts over (rows are kept; unchanged rows are not rewritten).
     Reset {
@@ -188,6 +260,11 @@ enum Vendor {
     Liveforce,
 }
 
+/// Whether stderr carries JSON lines (`--log-format json`).
+static LOG_JSON: AtomicBool = AtomicBool::new(false);
+/// The signal that asked us to stop (2: SIGINT, 15: SIGTERM), 0 while none did.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
 fn init_logging(format: LogFormat, verbose: u8, default: &str) {
     let level = match verbose {
         0 => default,
@@ -196,74 +273,215 @@ fn init_logging(format: LogFormat, verbose: u8, default: &str) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},hyper=warn,reqwest=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    LOG_JSON.store(format == LogFormat::Json, Ordering::Relaxed);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }
 
-pub fn main() -> Result<ExitCode> {
+/// A notice for the person running the command, on stderr: plain text, or a JSON log line.
+fn notice(message: &str) {
+    if LOG_JSON.load(Ordering::Relaxed) {
+        tracing::warn!("{message}");
+    } else {
+        eprintln!("desksync: {message}");
+    }
+}
+
+/// The error's chain, each distinct message once (a cause whose text the message before it
+/// already says is not repeated, nor DuckDB's empty "Unknown error code").
+fn causes(e: &anyhow::Error) -> (String, Vec<String>) {
+    let head = e.to_string();
+    let mut seen = head.clone();
+    let mut out = Vec::new();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if text.is_empty() || text.ends_with("Unknown error code") || seen.contains(&text) {
+            continue;
+        }
+        seen.push_str(&text);
+        out.push(text);
+    }
+    (head, out)
+}
+
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(
-        cli.command,
-        Command::Demo { .. } | Command::Bench { .. } | Command::Sql { .. } | Command::Streams { .. }
-    );
+    let terminal_run = matches!(cli.command, Command::Run { .. })
+        && std::io::stderr().is_terminal()
+        && cli.log_format == LogFormat::Text;
+    let quiet = terminal_run
+        || matches!(
+            cli.command,
+            Command::Demo { .. }
+                | Command::Bench { .. }
+                | Command::Sql { .. }
+                | Command::Streams { .. }
+                | Command::Validate
+                | Command::Runs { .. }
+                | Command::State { .. }
+                | Command::Init { .. }
+        );
     init_logging(cli.log_format, cli.verbose, if quiet { "warn" } else { "info" });
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    rt.block_on(dispatch(cli))
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(dispatch(cli)));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let (head, rest) = causes(&e);
+            if LOG_JSON.load(Ordering::Relaxed) {
+                tracing::error!(causes = ?rest, "{head}");
+            } else {
+                eprintln!("desksync: error: {head}");
+                for cause in rest {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
+            ExitCode::FAILURE
+        }
+    }
 }
 
-fn load_config(path: &Path) -> Result<Config> {
-    config::load(path).map_err(|e| anyhow!("{e}"))
+/// The configuration file: `--config`/`DESKSYNC_CONFIG` must name one that exists; without
+/// either, `desksync.toml` is optional (defaults, pipelines from `./pipelines`).
+fn config_path(given: &Option<PathBuf>) -> Result<PathBuf> {
+    match given {
+        Some(p) if !p.is_file() => bail!(
+            "the configuration file {} does not exist{} (leave --config out to use ./desksync.toml or defaults)",
+            p.display(),
+            if p.is_dir() { " as a file: it is a directory" } else { "" }
+        ),
+        Some(p) => Ok(p.clone()),
+        None => Ok(PathBuf::from("desksync.toml")),
+    }
 }
 
-/// A token cancelled by the first Ctrl-C / SIGTERM.
+/// The valid pipelines and the broken ones (what `run` and the bookkeeping verbs use: one
+/// pipeline's problems do not stop the others).
+fn load_partial(given: &Option<PathBuf>) -> Result<(Config, Vec<BrokenPipeline>)> {
+    let path = config_path(given)?;
+    config::load_partial(&path).map_err(|e| anyhow!("{e}"))
+}
+
+/// One valid pipeline by name; a broken one says its problems, an unknown one lists the names.
+fn pick<'a>(config: &'a Config, broken: &[BrokenPipeline], name: &str) -> Result<&'a PipelineConfig> {
+    if let Some(p) = config.pipeline(name) {
+        return Ok(p);
+    }
+    if let Some(b) = broken.iter().find(|b| b.name == name) {
+        bail!("{}", broken_text(b));
+    }
+    let mut known: Vec<&str> = config.pipelines.iter().map(|p| p.name.as_str()).collect();
+    known.extend(broken.iter().map(|b| b.name.as_str()));
+    bail!(
+        "no pipeline named '{name}' (configured: {})",
+        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+    )
+}
+
+fn broken_text(b: &BrokenPipeline) -> String {
+    let mut t = format!("pipeline {} ({}) has configuration problems:", b.name, b.file.display());
+    for p in &b.problems {
+        t.push_str(&format!("\n  - {p}"));
+    }
+    t
+}
+
+/// The token cancelled by the first SIGINT/SIGTERM (one per process). A second signal exits
+/// at once with 128 + its number; DuckDB rolls back the open transaction, if any.
 fn shutdown_token() -> CancellationToken {
-    let token = CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            eprintln!("desksync: stopping after the current batch commits (signal again to abort)");
-            t.cancel();
-            // A second signal: exit now. DuckDB rolls back the open transaction, if any.
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+    static TOKEN: std::sync::OnceLock<CancellationToken> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let token = CancellationToken::new();
+            let t = token.clone();
+            tokio::spawn(async move {
+                let first = next_signal().await;
+                SIGNAL.store(first, Ordering::SeqCst);
+                notice("stopping after the current batch commits (signal again to abort)");
+                t.cancel();
+                let second = next_signal().await;
+                std::process::exit(128 + second);
+            });
+            token
+        })
+        .clone()
+}
+
+/// Wait for SIGINT or SIGTERM; returns its number.
+async fn next_signal() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        tokio::select! {
+            _ = int.recv() => 2,
+            _ = term.recv() => 15,
         }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            eprintln!("desksync: stopping after the current batch commits (signal again to abort)");
-            t.cancel();
-            let _ = tokio::signal::ctrl_c().await;
-        }
-        std::process::exit(130);
-    });
-    token
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
+
+/// The exit code of a command stopped by a signal (130 SIGINT, 143 SIGTERM), if one was.
+fn signal_exit() -> Option<ExitCode> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(ExitCode::from((128 + n) as u8)),
+    }
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let given = cli.config.clone();
     match cli.command {
         Command::Demo { dir, conversations, seed } => demo(&dir, conversations, seed).await,
         Command::Serve { bind, max_concurrent_runs, shutdown_deadline } => {
-            let config = load_config(&cli.config)?;
-            let options =
-                desksync::serve::ServeOptions { bind, max_concurrent_runs, shutdown_deadline, ..Default::default() };
-            desksync::serve::serve(config, options, shutdown_token(), None).await?;
+            let path = config_path(&given)?;
+            let config = config::load(&path).map_err(|e| anyhow!("{e}"))?;
+            // SIGHUP (systemctl reload) reloads the configuration; it never stops the process.
+            let reload = std::sync::Arc::new(tokio::sync::Notify::new());
+            #[cfg(unix)]
+            {
+                let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                    .context("installing the SIGHUP handler")?;
+                let r = reload.clone();
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        r.notify_one();
+                    }
+                });
+            }
+            let options = desksync::serve::ServeOptions {
+                bind,
+                max_concurrent_runs,
+                shutdown_deadline,
+                config_path: Some(path),
+                reload: Some(reload),
+                ..Default::default()
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            tokio::spawn(async move {
+                if let Ok(addr) = rx.await {
+                    outln!("desksync serve: listening on http://{addr} (/status, /metrics, /healthz, /readyz)");
+                }
+            });
+            desksync::serve::serve(config, options, shutdown_token(), Some(tx)).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Backfill { pipeline, from, to, window, dry_run, force } => {
-            let config = load_config(&cli.config)?;
-            let p = config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?[0].clone();
+            let (config, broken) = load_partial(&given)?;
+            let p = pick(&config, &broken, &pipeline)?.clone();
             let to = to.unwrap_or_else(|| {
                 chrono::Utc::now().with_timezone(&p.timezone).date_naive() + chrono::Duration::days(1)
             });
@@ -271,13 +489,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 bail!("--from {from} must be before --to {to}");
             }
             let plan = desksync::backfill::plan(&config, &p, from, to, window).await?;
-            print!("{}", plan.describe());
+            for line in plan.describe().lines() {
+                outln!("{line}");
+            }
             if dry_run {
                 return Ok(ExitCode::SUCCESS);
             }
+            let problems = desksync::pipeline::check_output_paths(&config);
+            if !problems.is_empty() {
+                bail!("{}", problems.join("; "));
+            }
             let total = plan.windows.len() * plan.streams.len();
-            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let bar = terminal.then(|| {
+            let bar = (std::io::stderr().is_terminal() && !LOG_JSON.load(Ordering::Relaxed)).then(|| {
                 let b = indicatif::ProgressBar::new(total as u64);
                 b.set_style(
                     indicatif::ProgressStyle::with_template(
@@ -289,26 +512,29 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             });
             let summary = desksync::backfill::run(&config, &p, &plan, force, shutdown_token(), |pr| {
                 let rate = pr.rows as f64 / pr.elapsed.as_secs_f64().max(0.001);
-                let msg = format!(
-                    "{} rows ({rate:.0}/s) · {} requests · pace {}/min · {} {}",
-                    pr.rows,
-                    pr.requests,
-                    pr.pace_per_minute,
-                    pr.stream,
-                    pr.window.0.date_naive()
-                );
                 match &bar {
                     Some(b) => {
                         b.set_position(pr.done as u64);
-                        b.set_message(msg);
+                        b.set_message(format!(
+                            "{} rows ({rate:.0}/s) · {} requests · pace {}/min · {} {}",
+                            pr.rows,
+                            pr.requests,
+                            pr.pace_per_minute,
+                            pr.stream,
+                            pr.window.0.date_naive()
+                        ));
                     }
-                    None => eprintln!(
-                        "backfill {}/{}: {} {} {} — {msg}",
-                        pr.done,
-                        pr.total,
-                        pr.stream,
-                        pr.window.0.date_naive(),
-                        pr.status
+                    None => tracing::info!(
+                        done = pr.done,
+                        total = pr.total,
+                        stream = %pr.stream,
+                        window = %pr.window.0.date_naive(),
+                        status = pr.status,
+                        rows = pr.rows,
+                        rows_per_second = rate.round(),
+                        requests = pr.requests,
+                        pace_per_minute = pr.pace_per_minute,
+                        "backfill progress"
                     ),
                 }
             })
@@ -316,7 +542,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if let Some(b) = bar {
                 b.finish();
             }
-            println!(
+            outln!(
                 "backfill of {}: {} windows loaded, {} already done, {} rows, {} requests{}",
                 p.name,
                 summary.windows_loaded,
@@ -326,110 +552,37 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 if summary.cancelled { " — stopped; run the same command to resume" } else { "" }
             );
             for f in &summary.failed {
-                println!("  failed: {f}");
+                outln!("  failed: {f}");
+            }
+            if summary.cancelled
+                && let Some(code) = signal_exit()
+            {
+                return Ok(code);
             }
             Ok(if summary.failed.is_empty() && !summary.cancelled { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Run { pipelines } => {
-            let config = load_config(&cli.config)?;
-            let selected = config.select(&pipelines).map_err(|e| anyhow!(e))?;
-            if selected.is_empty() {
-                bail!(
-                    "no pipelines configured in {}",
-                    config
-                        .pipelines
-                        .first()
-                        .map(|p| p.file.display().to_string())
-                        .unwrap_or_else(|| "pipelines/".into())
-                );
-            }
-            let token = shutdown_token();
-            let mut ok = true;
-            for p in selected {
-                let summary =
-                    run_pipeline(&config, p, token.clone()).await.with_context(|| format!("pipeline {}", p.name))?;
-                print_summary(&summary);
-                ok &= summary.status == "succeeded";
-            }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-        }
+        Command::Run { pipelines } => run(&given, &pipelines).await,
         Command::Check { pipeline } => {
-            let config = load_config(&cli.config)?;
-            let mut p = config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?[0].clone();
+            let (config, broken) = load_partial(&given)?;
+            let mut p = pick(&config, &broken, &pipeline)?.clone();
             // A check is one cheap request: answer quickly rather than retry for minutes.
             p.http.max_retries = p.http.max_retries.min(1);
             let p = &p;
             let source = Source::new(p, sources::http_client(p));
             match source.check().await {
                 Ok(line) => {
-                    println!("ok: {}: {line}", p.name);
+                    outln!("ok: {}: {line}", p.name);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => Err(anyhow!(e)).with_context(|| format!("pipeline {} failed its check", p.name)),
             }
         }
-        Command::Streams { pipeline } => {
-            let selected: Option<Vec<String>> = match &pipeline {
-                Some(name) => {
-                    let config = load_config(&cli.config)?;
-                    Some(config.select(std::slice::from_ref(name)).map_err(|e| anyhow!(e))?[0].streams.clone())
-                }
-                None => None,
-            };
-            println!(
-                "{:<10} {:<34} {:<27} {:<52} {:<26} {:<25} endpoint",
-                "source", "stream", "table", "primary key", "mode", "cursor"
-            );
-            for kind in sources::SourceKind::ALL {
-                for s in sources::streams(*kind) {
-                    let mark = match &selected {
-                        Some(sel) if !sel.iter().any(|n| n == s.name) => " (not selected)",
-                        _ => "",
-                    };
-                    println!(
-                        "{:<10} {:<34} {:<27} {:<52} {:<26} {:<25} {}{mark}",
-                        kind.name(),
-                        s.name,
-                        s.table.name(),
-                        s.table.primary_key().join(", "),
-                        s.mode.name(),
-                        s.cursor.unwrap_or("-"),
-                        if s.endpoint.starts_with('/') {
-                            format!("GET {}", s.endpoint)
-                        } else {
-                            s.endpoint.to_string()
-                        }
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::State { action } => {
-            let config = load_config(&cli.config)?;
-            let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
-            wh.migrate().await?;
-            match action {
-                StateAction::Show { pipeline } => {
-                    config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?;
-                    let rows = wh.show_state(&pipeline).await?;
-                    if rows.is_empty() {
-                        println!("{pipeline}: no state yet (the next run is a full sync)");
-                    }
-                    for (stream, wm, state, at) in rows {
-                        println!(
-                            "{pipeline}/{stream}: watermark {} (updated {at})\n  {state}",
-                            wm.unwrap_or_else(|| "-".into())
-                        );
-                    }
-                }
-                StateAction::Reset { pipeline, stream } => {
-                    config.select(std::slice::from_ref(&pipeline)).map_err(|e| anyhow!(e))?;
-                    let n = wh.reset_state(&pipeline, stream.as_deref()).await?;
-                    println!("reset {n} stream state(s) of {pipeline}; the next run re-reads from the beginning");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Validate => validate(&given),
+        Command::Streams { pipeline, json } => streams(&given, pipeline.as_deref(), json),
+        Command::State { action } => state(&given, action).await,
+        Command::Runs { pipeline, last, json } => runs(&given, pipeline.as_deref(), last, json).await,
+        Command::Drop { pipeline, stream, yes } => drop_cmd(&given, &pipeline, &stream, yes).await,
+        Command::Init { vendor, name } => init(&given, &vendor, name.as_deref()),
         Command::Simulate { vendor: _, port, conversations, seed, api_key, lz_password, timezone, rate_limit } => {
             let tz: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow!("'{timezone}' is not an IANA time zone"))?;
             let sim = Simulator::start(
@@ -447,44 +600,131 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             )
             .await
             .with_context(|| format!("binding 127.0.0.1:{port}"))?;
-            println!("listening on {}", sim.base_url());
-            std::io::stdout().flush().ok();
-            eprintln!(
+            outln!("listening on {}", sim.base_url());
+            notice(&format!(
                 "simulator with {conversations} conversations (seed {seed}): LiveAgent API v1 at {0}/api/…, \
                  LiveZilla API v2 at {0}/api/v2/api.php, Liveforce at {0}/ticket/… (Basic lf-admin); Ctrl-C to stop",
                 sim.base_url()
-            );
+            ));
             sim.run_until_ctrl_c().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { conversations, changed_pct, dir, rate_limit } => {
             bench(conversations, changed_pct, &dir, rate_limit).await
         }
-        Command::Sql { query, live } => {
-            let config = load_config(&cli.config)?;
-            let path = match &config.publish_path {
-                Some(p) if !live && p.exists() => p.clone(),
-                _ => config.warehouse_path.clone(),
-            };
-            let wh = Warehouse::from_settings(&path, &config.settings.warehouse);
-            let text = wh
-                .with_read_only(move |c| {
-                    use desksync::error::DuckDbContext;
-                    let mut stmt = c.prepare(&query).ctx("preparing the query")?;
-                    let batches: Vec<_> = stmt.query_arrow([]).ctx("running the query")?.collect();
-                    arrow::util::pretty::pretty_format_batches(&batches).map(|t| t.to_string()).map_err(|source| {
-                        desksync::error::WarehouseError::Arrow { context: "formatting".into(), source }
-                    })
-                })
-                .await?;
-            println!("{text}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Sql { query, live, json } => sql(&given, &query, live, json).await,
     }
 }
 
+/// `desksync run`: every selected runnable pipeline, each reported; the exit code says whether
+/// all succeeded (130/143 when a signal stopped it).
+async fn run(given: &Option<PathBuf>, names: &[String]) -> Result<ExitCode> {
+    let (config, broken) = load_partial(given)?;
+    let mut selected: Vec<&PipelineConfig> = Vec::new();
+    let mut not_run: Vec<(String, String)> = Vec::new();
+    if names.is_empty() {
+        selected = config.pipelines.iter().collect();
+        for b in &broken {
+            outln!("{}", broken_text(b));
+            not_run.push((b.name.clone(), "configuration problems".into()));
+        }
+        if selected.is_empty() && broken.is_empty() {
+            let dir = config
+                .settings
+                .pipelines_dir
+                .clone()
+                .unwrap_or_else(|| config_path(given).unwrap_or_default().with_file_name("pipelines"));
+            bail!("no pipelines configured in {} (`desksync init liveagent NAME` writes one)", dir.display());
+        }
+    } else {
+        for n in names {
+            match pick(&config, &broken, n) {
+                Ok(p) => selected.push(p),
+                Err(e) if broken.iter().any(|b| &b.name == n) => {
+                    outln!("{e}");
+                    not_run.push((n.clone(), "configuration problems".into()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for b in broken.iter().filter(|b| !names.contains(&b.name)) {
+            tracing::warn!(pipeline = %b.name, "not selected and its configuration has problems (see `desksync validate`)");
+        }
+    }
+    let token = shutdown_token();
+    let mut results: Vec<(String, String)> = Vec::new();
+    for p in selected {
+        if token.is_cancelled() {
+            outln!("{}: not started — the command was interrupted", p.name);
+            not_run.push((p.name.clone(), "not started (interrupted)".into()));
+            continue;
+        }
+        match run_with_progress(&config, p, token.clone()).await {
+            Ok(summary) => {
+                print_summary(&summary);
+                if summary.status != RunStatus::Succeeded {
+                    results.push((p.name.clone(), summary.status.to_string()));
+                }
+            }
+            Err(WarehouseError::PipelineBusy { holder, .. }) => {
+                outln!("{}: skipped — already running in another process{holder}", p.name);
+                results.push((p.name.clone(), "skipped (running elsewhere)".into()));
+            }
+            Err(e) => {
+                outln!("{}: failed — {e}", p.name);
+                results.push((p.name.clone(), "failed".into()));
+            }
+        }
+    }
+    results.extend(not_run);
+    if results.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let list: Vec<String> = results.iter().map(|(n, why)| format!("{n} ({why})")).collect();
+    notice(&format!("{} pipeline(s) did not succeed: {}", results.len(), list.join(", ")));
+    Ok(signal_exit().unwrap_or(ExitCode::FAILURE))
+}
+
+/// Run one pipeline, with a progress line on a terminal (streams done/total, rows, requests,
+/// pace); log lines otherwise.
+async fn run_with_progress(
+    config: &Config,
+    p: &PipelineConfig,
+    token: CancellationToken,
+) -> Result<RunSummary, WarehouseError> {
+    if !std::io::stderr().is_terminal() || LOG_JSON.load(Ordering::Relaxed) {
+        return run_pipeline(config, p, token).await;
+    }
+    let progress = std::sync::Arc::new(RunProgress::default());
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} · {elapsed}").expect("template"));
+    bar.set_prefix(p.name.clone());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let (pr, b) = (progress.clone(), bar.clone());
+    let started = Instant::now();
+    let ticker = tokio::spawn(async move {
+        loop {
+            let requests = pr.requests();
+            let rate = requests as f64 / started.elapsed().as_secs_f64().max(0.001) * 60.0;
+            b.set_message(format!(
+                "streams {}/{} · {} rows · {} requests ({rate:.0}/min, pace {}/min)",
+                pr.streams_done.load(Ordering::Relaxed),
+                pr.streams_total.load(Ordering::Relaxed),
+                pr.rows.load(Ordering::Relaxed),
+                requests,
+                pr.pace_per_minute.load(Ordering::Relaxed),
+            ));
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    let result = run_pipeline_observed(config, p, token, Some(progress)).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    result
+}
+
 fn print_summary(s: &RunSummary) {
-    println!(
+    outln!(
         "{}: {} in {:.1}s — {} rows written, {} requests (run {})",
         s.pipeline,
         s.status,
@@ -493,9 +733,14 @@ fn print_summary(s: &RunSummary) {
         s.requests,
         s.run_id
     );
+    if s.status != RunStatus::Succeeded
+        && let Some(e) = &s.error
+    {
+        outln!("  reason: {e}");
+    }
     for st in &s.streams {
-        println!(
-            "  {:<34} {:<9} rows {:>7}  requests {:>6}  retries {:>3}  quarantined {:>3}  watermark {}{}",
+        outln!(
+            "  {:<34} {:<11} rows {:>7}  requests {:>6}  retries {:>3}  quarantined {:>3}  watermark {}{}",
             st.stream,
             st.status,
             st.rows,
@@ -503,10 +748,503 @@ fn print_summary(s: &RunSummary) {
             st.retries,
             st.quarantined,
             st.watermark.as_deref().unwrap_or("-"),
-            st.error.as_ref().map(|e| format!("\n    error: {e}")).unwrap_or_default()
+            stream_error(st)
         );
     }
 }
+
+/// A stream's error on the line below it; a stream that never started says nothing more than
+/// the run's reason does.
+fn stream_error(st: &desksync::pipeline::StreamSummary) -> String {
+    match &st.error {
+        Some(e) if st.status != desksync::pipeline::StreamStatus::NotStarted => format!("\n    {e}"),
+        _ => String::new(),
+    }
+}
+
+/// `desksync validate`: every file and pipeline, offline.
+fn validate(given: &Option<PathBuf>) -> Result<ExitCode> {
+    let path = config_path(given)?;
+    let config = match config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            outln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let problems = desksync::pipeline::check_output_paths(&config);
+    for p in &problems {
+        outln!("problem: {p}");
+    }
+    if config.pipelines.is_empty() {
+        outln!("no pipelines configured (`desksync init liveagent NAME` writes one)");
+    }
+    for p in &config.pipelines {
+        outln!(
+            "ok: {} — {} at {}, account {}, {} streams, {}",
+            p.name,
+            p.source.name(),
+            desksync::http::redact_url(&p.base_url),
+            p.account,
+            p.streams.len(),
+            p.schedule.as_deref().map(|s| format!("schedule {s}")).unwrap_or_else(|| "no schedule (run only)".into())
+        );
+    }
+    outln!(
+        "warehouse {}, snapshot {}, lake {}",
+        config.warehouse_path.display(),
+        config.publish_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "not published".into()),
+        if config.settings.lake.enabled { config.lake_path.display().to_string() } else { "off".into() }
+    );
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `desksync streams`.
+fn streams(given: &Option<PathBuf>, pipeline: Option<&str>, json: bool) -> Result<ExitCode> {
+    // With a configuration (given, or ./desksync.toml, or ./pipelines), it is validated first.
+    let has_config = given.is_some() || Path::new("desksync.toml").exists() || Path::new("pipelines").is_dir();
+    let problems = match has_config {
+        true => config::load(&config_path(given)?).err(),
+        false => None,
+    };
+    let (kinds, selected): (Vec<SourceKind>, Option<Vec<String>>) = match pipeline {
+        Some(name) => {
+            let (config, broken) = load_partial(given)?;
+            let p = pick(&config, &broken, name)?;
+            (vec![p.source], Some(p.streams.clone()))
+        }
+        None => (SourceKind::ALL.to_vec(), None),
+    };
+    let mut rows = Vec::new();
+    for kind in kinds {
+        for s in sources::streams(kind) {
+            let is_selected = selected.as_ref().is_none_or(|sel| sel.iter().any(|n| n == s.name));
+            let endpoint =
+                if s.endpoint.starts_with('/') { format!("GET {}", s.endpoint) } else { s.endpoint.to_string() };
+            rows.push((kind, s, endpoint, is_selected));
+        }
+    }
+    if json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(kind, s, endpoint, sel)| {
+                serde_json::json!({
+                    "source": kind.name(), "stream": s.name, "table": s.table.name(),
+                    "primary_key": s.table.primary_key(), "mode": s.mode.name(), "cursor": s.cursor,
+                    "endpoint": endpoint, "default_on": s.default_on, "parent": s.parent,
+                    "selected": selected.as_ref().map(|_| *sel),
+                })
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
+        return Ok(validated(problems));
+    }
+    outln!(
+        "{:<10} {:<34} {:<27} {:<52} {:<26} {:<25} endpoint",
+        "source",
+        "stream",
+        "table",
+        "primary key",
+        "mode",
+        "cursor"
+    );
+    for (kind, s, endpoint, sel) in &rows {
+        outln!(
+            "{:<10} {:<34} {:<27} {:<52} {:<26} {:<25} {}{}",
+            kind.name(),
+            s.name,
+            s.table.name(),
+            s.table.primary_key().join(", "),
+            s.mode.name(),
+            s.cursor.unwrap_or("-"),
+            endpoint,
+            if *sel { "" } else { " (not selected)" }
+        );
+    }
+    Ok(validated(problems))
+}
+
+/// After a listing: the configuration's problems, if it has any, on stderr and in the exit code.
+fn validated(problems: Option<config::ConfigErrors>) -> ExitCode {
+    match problems {
+        Some(e) => {
+            notice(e.to_string().trim_end());
+            ExitCode::FAILURE
+        }
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// A stream of `p`'s connector by name, or an error listing them.
+fn known_stream(p: &PipelineConfig, stream: &str) -> Result<()> {
+    let names = sources::stream_names(p.source);
+    if !names.contains(&stream) {
+        bail!("{} has no stream '{stream}' (its streams: {})", p.source.name(), names.join(", "));
+    }
+    Ok(())
+}
+
+/// `desksync state show|reset`.
+async fn state(given: &Option<PathBuf>, action: StateAction) -> Result<ExitCode> {
+    let (config, broken) = load_partial(given)?;
+    let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
+    match action {
+        StateAction::Show { pipeline, stream, json } => {
+            let p = pick(&config, &broken, &pipeline)?;
+            if let Some(s) = &stream {
+                known_stream(p, s)?;
+            }
+            // Read-only: a warehouse that does not exist yet is not created.
+            let rows = if wh.path().exists() { wh.show_state(&pipeline).await? } else { Vec::new() };
+            let rows: Vec<_> = rows.into_iter().filter(|r| stream.as_ref().is_none_or(|s| &r.0 == s)).collect();
+            if json {
+                let list: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(s, wm, st, at)| {
+                        serde_json::json!({
+                            "pipeline": pipeline, "stream": s, "watermark": wm, "updated_at": at,
+                            "state": serde_json::from_str::<serde_json::Value>(st).unwrap_or(serde_json::Value::Null),
+                        })
+                    })
+                    .collect();
+                outln!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
+                return Ok(ExitCode::SUCCESS);
+            }
+            if rows.is_empty() {
+                let what = stream.as_ref().map(|s| format!("{pipeline}/{s}")).unwrap_or(pipeline.clone());
+                outln!("{what}: no state yet (the next run is a full sync)");
+            }
+            for (s, wm, st, at) in rows {
+                outln!("{pipeline}/{s}: watermark {} (updated {at})\n  {st}", wm.unwrap_or_else(|| "-".into()));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        StateAction::Reset { pipeline, stream } => {
+            let p = pick(&config, &broken, &pipeline)?;
+            if let Some(s) = &stream {
+                known_stream(p, s)?;
+            }
+            if !wh.path().exists() {
+                outln!("{pipeline}: no state yet; nothing to reset");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let _lock = desksync::pipeline::PipelineLock::acquire(&config.warehouse_path, &pipeline)?;
+            wh.migrate().await?;
+            let (states, windows) = wh.reset_state(&pipeline, stream.as_deref()).await?;
+            let what = stream.as_ref().map(|s| format!("{pipeline}/{s}")).unwrap_or(pipeline.clone());
+            outln!(
+                "reset {what}: {states} stream state(s) and {windows} ledger window(s) forgotten; \
+                 the next run re-reads from the beginning"
+            );
+            if states + windows > 0
+                && let Some(e) = desksync::pipeline::publish_snapshot(&config, &wh, &pipeline, true).await
+            {
+                bail!("the state was reset, but {e}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `desksync runs`.
+async fn runs(given: &Option<PathBuf>, pipeline: Option<&str>, last: usize, json: bool) -> Result<ExitCode> {
+    let (config, broken) = load_partial(given)?;
+    if let Some(name) = pipeline
+        && config.pipeline(name).is_none()
+        && !broken.iter().any(|b| b.name == name)
+    {
+        pick(&config, &broken, name)?;
+    }
+    let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
+    let list = if wh.path().exists() { wh.runs(pipeline, last.max(1)).await? } else { Vec::new() };
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if list.is_empty() {
+        outln!("no runs yet (`desksync run` makes one)");
+    }
+    for r in &list {
+        outln!(
+            "{} {} {:<11} started {} · {} · {} rows · {} requests",
+            r.run_id,
+            r.pipeline,
+            r.status,
+            r.started_at,
+            r.elapsed_ms.map(|ms| format!("{:.1}s", ms as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
+            r.rows_written.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            r.requests.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+        );
+        if let Some(e) = &r.error {
+            outln!("  reason: {e}");
+        }
+        for s in &r.streams {
+            outln!(
+                "  {:<34} {:<11} rows {:>7}  requests {:>6}  retries {:>3}{}",
+                s.stream,
+                s.status,
+                s.rows,
+                s.requests,
+                s.retries,
+                stream_error(s)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `desksync drop`.
+async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], yes: bool) -> Result<ExitCode> {
+    let (config, broken) = load_partial(given)?;
+    let p = pick(&config, &broken, pipeline)?;
+    if let Some(other) =
+        config.pipelines.iter().find(|o| o.name != p.name && o.source == p.source && o.account == p.account)
+    {
+        bail!(
+            "pipelines {} and {} both load {} account '{}': their rows cannot be told apart; drop is refused",
+            p.name,
+            other.name,
+            p.source.name(),
+            p.account
+        );
+    }
+    let all = sources::streams(p.source);
+    let (tables, stream_filter, what) = if streams.is_empty() {
+        (desksync::model::Table::all(), None, format!("pipeline {}", p.name))
+    } else {
+        let mut chosen: Vec<String> = Vec::new();
+        for s in streams {
+            known_stream(p, s)?;
+            chosen.push(s.clone());
+            // A parent's child streams go with it: their rows hang off its records.
+            chosen.extend(all.iter().filter(|c| c.parent == Some(s.as_str())).map(|c| c.name.to_string()));
+        }
+        chosen.sort();
+        chosen.dedup();
+        let mut tables: Vec<desksync::model::Table> = Vec::new();
+        for s in &chosen {
+            let info = all.iter().find(|i| i.name == s).expect("known");
+            // Another stream of this connector writing the same table would lose its rows too.
+            if let Some(other) = all.iter().find(|o| o.table == info.table && !chosen.iter().any(|c| c == o.name)) {
+                bail!(
+                    "stream {s} shares table {} with stream {}: drop them together (--stream {s} --stream {}) \
+                     or the whole pipeline",
+                    info.table.name(),
+                    other.name,
+                    other.name
+                );
+            }
+            if !tables.contains(&info.table) {
+                tables.push(info.table);
+            }
+        }
+        let what = format!("streams {} of pipeline {}", chosen.join(", "), p.name);
+        (tables, Some(chosen), what)
+    };
+    let names: Vec<&str> = tables.iter().map(|t| t.name()).collect();
+    if !yes {
+        outln!(
+            "would delete the {what}: rows of {} for {} account '{}', their state, ledger windows and lake \
+             partitions. Nothing was deleted: add --yes",
+            names.join(", "),
+            p.source.name(),
+            p.account
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
+    if !wh.path().exists() {
+        outln!("{}: nothing loaded yet; nothing to drop", p.name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _lock = desksync::pipeline::PipelineLock::acquire(&config.warehouse_path, &p.name)?;
+    wh.migrate().await?;
+    let stats = wh.drop_data(&p.name, p.source.name(), &p.account, tables.clone(), stream_filter).await?;
+    let mut lake_tables = 0;
+    if config.settings.lake.enabled {
+        for t in &tables {
+            if desksync::lake::drop_partitions(&config.lake_path, *t, p.source.name(), &p.account)? {
+                lake_tables += 1;
+            }
+        }
+    }
+    let rows: usize = stats.rows.iter().map(|(_, n)| n).sum();
+    outln!(
+        "dropped the {what}: {rows} rows ({}), {} stream state(s), {} ledger window(s), lake partitions of {lake_tables} table(s)",
+        stats.rows.iter().filter(|(_, n)| *n > 0).map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(", "),
+        stats.states,
+        stats.windows
+    );
+    if let Some(e) = desksync::pipeline::publish_snapshot(&config, &wh, &p.name, true).await {
+        bail!("the data was dropped, but {e}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `desksync init VENDOR [NAME]`.
+fn init(given: &Option<PathBuf>, vendor: &str, name: Option<&str>) -> Result<ExitCode> {
+    let kind = SourceKind::from_name(vendor).ok_or_else(|| {
+        let known: Vec<&str> = SourceKind::ALL.iter().map(|k| k.name()).collect();
+        anyhow!("unknown vendor '{vendor}' (known: {})", known.join(", "))
+    })?;
+    let name = name.unwrap_or(kind.name());
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        bail!("the pipeline name '{name}' must be letters, digits, '-' or '_'");
+    }
+    let path = config_path(given)?;
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let settings_dir = if path.exists() {
+        let (config, _) = load_partial(given)?;
+        config.settings.pipelines_dir.clone()
+    } else {
+        None
+    };
+    let dir = match settings_dir {
+        Some(d) if d.is_absolute() => d,
+        Some(d) => base.join(d),
+        None => base.join("pipelines"),
+    };
+    let file = dir.join(format!("{name}.toml"));
+    if file.exists() {
+        bail!("{} exists already; choose another name or edit it", file.display());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(&file, config::sample_pipeline(kind, name))
+        .with_context(|| format!("writing {}", file.display()))?;
+    let var = format!(
+        "{}_{}",
+        kind.name().to_ascii_uppercase(),
+        if kind == SourceKind::LiveAgent { "API_KEY" } else { "PASSWORD" }
+    );
+    outln!("wrote {}", file.display());
+    outln!(
+        "next: set base_url and account in it, export {var}=..., then `desksync validate` and `desksync check -p {name}`"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many statements `sql` holds (quotes, dollar quotes and comments respected), so several
+/// can be refused rather than some run and the rest ignored.
+fn count_statements(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let (mut i, mut n, mut has_content) = (0, 0, false);
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+                has_content = true;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' if b.get(i + 1) == Some(&b'$') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'$' && b[i + 1] == b'$') {
+                    i += 1;
+                }
+                i += 1;
+                has_content = true;
+            }
+            b';' => {
+                if has_content {
+                    n += 1;
+                }
+                has_content = false;
+            }
+            c if !c.is_ascii_whitespace() => has_content = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    n + usize::from(has_content)
+}
+
+/// `desksync sql`.
+async fn sql(given: &Option<PathBuf>, query: &str, live: bool, json: bool) -> Result<ExitCode> {
+    match count_statements(query) {
+        0 => bail!("the query is empty: give one SQL statement, e.g. desksync sql \"SELECT count(*) FROM tickets\""),
+        1 => {}
+        n => bail!("the query holds {n} statements; sql runs one at a time (call it once per statement)"),
+    }
+    let (config, _) = load_partial(given)?;
+    let path = match &config.publish_path {
+        Some(p) if !live && p.exists() => p.clone(),
+        _ => config.warehouse_path.clone(),
+    };
+    if !path.exists() {
+        bail!("no warehouse at {} yet: run `desksync run` first (or `desksync demo`)", path.display());
+    }
+    let wh = Warehouse::from_settings(&path, &config.settings.warehouse);
+    let query = query.to_string();
+    let batches = wh
+        .with_read_only(move |c| {
+            use desksync::error::DuckDbContext;
+            let mut stmt = c.prepare(&query).ctx("the query")?;
+            let arrow = stmt.query_arrow([]).ctx("the query")?;
+            let schema = arrow.get_schema();
+            let mut batches: Vec<_> = arrow.collect();
+            if batches.is_empty() {
+                batches.push(arrow::record_batch::RecordBatch::new_empty(schema));
+            }
+            Ok(batches)
+        })
+        .await?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if json {
+        let mut w = arrow::json::ArrayWriter::new(Vec::new());
+        for b in &batches {
+            w.write(b).context("writing JSON")?;
+        }
+        w.finish().context("writing JSON")?;
+        let text = String::from_utf8(w.into_inner()).context("writing JSON")?;
+        outln!("{}", if text.trim().is_empty() { "[]" } else { text.trim() });
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = arrow::util::pretty::pretty_format_batches(&batches).context("formatting the result")?;
+    outln!("{text}");
+    outln!("({rows} row{})", if rows == 1 { "" } else { "s" });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of a `desksync.toml` the demo or the bench wrote.
+fn marker(who: &str) -> String {
+    format!("# Written by `{who}`.")
+}
+
+/// The demo and the bench write their configuration into `dir`: only into one that is new,
+/// empty, or that they wrote before — never over someone's own `desksync.toml`.
+fn claim_dir(dir: &Path, who: &str) -> Result<()> {
+    let settings = dir.join("desksync.toml");
+    match std::fs::read_to_string(&settings) {
+        // Either of them wrote it (older benches wrote the demo's line).
+        Ok(text) if text.starts_with("# Written by `desksync ") => Ok(()),
+        Ok(_) => bail!(
+            "{} holds a configuration `{who}` did not write; give a new or empty directory with --dir",
+            settings.display()
+        ),
+        Err(_) if dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) => bail!(
+            "{} is not empty and `{who}` did not write it; give a new or empty directory with --dir",
+            dir.display()
+        ),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The pipelines the demo writes (it runs only these, whatever else the directory holds).
+const DEMO_PIPELINES: [&str; 3] = ["liveagent-demo", "livezilla-demo", "liveforce-demo"];
 
 /// Write a demo/bench configuration pointing at a simulator.
 fn write_sim_config(
@@ -517,12 +1255,16 @@ fn write_sim_config(
     livezilla_password: Option<&str>,
 ) -> Result<PathBuf> {
     let demo = livezilla_password.is_some();
+    claim_dir(dir, if demo { "desksync demo" } else { "desksync bench" })?;
     std::fs::create_dir_all(dir.join("pipelines"))?;
     std::fs::create_dir_all(dir.join("secrets"))?;
     std::fs::write(dir.join("secrets/liveagent.key"), api_key)?;
     std::fs::write(
         dir.join("desksync.toml"),
-        "# Written by `desksync demo`.\n[warehouse]\npath = \"warehouse.duckdb\"\n\n[lake]\npath = \"lake\"\n",
+        format!(
+            "{}\n[warehouse]\npath = \"warehouse.duckdb\"\n\n[lake]\npath = \"lake\"\n",
+            marker(if demo { "desksync demo" } else { "desksync bench" })
+        ),
     )?;
     std::fs::write(
         dir.join("pipelines/liveagent-demo.toml"),
@@ -578,10 +1320,11 @@ fn write_sim_config(
 
 async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
     let started = Instant::now();
+    claim_dir(dir, "desksync demo")?;
     let sim = Simulator::start(SimConfig { seed, conversations, ..Default::default() }, 0)
         .await
         .context("starting the simulator on 127.0.0.1")?;
-    println!(
+    outln!(
         "simulator: LiveAgent, LiveZilla and Liveforce at {} ({conversations} conversations, seed {seed})",
         sim.base_url()
     );
@@ -592,19 +1335,23 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
         600_000,
         Some(&sim.state.config.lz_password),
     )?;
-    let config = load_config(&config_path)?;
+    let (config, _) = config::load_partial(&config_path).map_err(|e| anyhow!("{e}"))?;
     let mut ok = true;
-    for p in &config.pipelines {
-        let summary = run_pipeline(&config, p, shutdown_token()).await?;
+    let token = shutdown_token();
+    for p in config.pipelines.iter().filter(|p| DEMO_PIPELINES.contains(&p.name.as_str())) {
+        let summary = run_pipeline(&config, p, token.clone()).await?;
         print_summary(&summary);
-        ok &= summary.status == "succeeded";
+        ok &= summary.status == RunStatus::Succeeded;
+    }
+    if let Some(code) = signal_exit() {
+        return Ok(code);
     }
     let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
-    println!("\nwarehouse {}:", config.warehouse_path.display());
+    outln!("\nwarehouse {}:", config.warehouse_path.display());
     for (table, n) in wh.table_counts().await? {
-        println!("  {table:<28} {n:>8} rows");
+        outln!("  {table:<28} {n:>8} rows");
     }
-    println!(
+    outln!(
         "lake {}: Parquet, partitioned by source/account (and created_month, captured_month or window_month)",
         config.lake_path.display()
     );
@@ -619,8 +1366,8 @@ FROM tickets GROUP BY ALL ORDER BY tickets DESC LIMIT 10";
             Ok(arrow::util::pretty::pretty_format_batches(&batches).map(|t| t.to_string()).unwrap_or_default())
         })
         .await?;
-    println!("\nan analyst's question — which channels and statuses carry the load?\n{query};\n{table}");
-    println!(
+    outln!("\nan analyst's question — which channels and statuses carry the load?\n{query};\n{table}");
+    outln!(
         "\ndone in {:.1}s. Query it yourself: desksync --config {} sql \"SELECT * FROM tickets LIMIT 5\"",
         started.elapsed().as_secs_f64(),
         config_path.display()
@@ -643,6 +1390,8 @@ fn reset_peak_rss() {
 
 async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: Option<u32>) -> Result<ExitCode> {
     use std::io::BufRead;
+    // Emptied first, but only a directory the bench wrote (or a new or empty one).
+    claim_dir(dir, "desksync bench")?;
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     let exe = std::env::current_exe()?;
@@ -664,15 +1413,23 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: O
         line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow!("simulator said: {line}"))?.to_string();
     let result = async {
         let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", rate_limit.unwrap_or(6_000_000), None)?;
-        let config = load_config(&config_path)?;
+        let config = config::load(&config_path).map_err(|e| anyhow!("{e}"))?;
         let p = &config.pipelines[0];
-        println!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");
+        outln!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");
         if let Some(r) = rate_limit {
-            println!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
+            outln!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
         }
-        println!(
+        outln!(
             "{:<12} {:>9} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}",
-            "phase", "wall s", "rows", "rows/s", "requests", "requests/s", "peak RSS MiB", "429s", "% of limit"
+            "phase",
+            "wall s",
+            "rows",
+            "rows/s",
+            "requests",
+            "requests/s",
+            "peak RSS MiB",
+            "429s",
+            "% of limit"
         );
         reset_peak_rss();
         let full = run_pipeline(&config, p, CancellationToken::new()).await?;
@@ -687,7 +1444,7 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: O
         reset_peak_rss();
         let inc = run_pipeline(&config, p, CancellationToken::new()).await?;
         report(&format!("incr {changed_pct}%"), &inc, rate_limit);
-        anyhow::Ok(full.status == "succeeded" && inc.status == "succeeded")
+        anyhow::Ok(full.status == RunStatus::Succeeded && inc.status == RunStatus::Succeeded)
     }
     .await;
     let _ = child.kill();
@@ -699,7 +1456,7 @@ fn report(phase: &str, s: &RunSummary, rate_limit: Option<u32>) {
     let secs = s.elapsed.as_secs_f64().max(1e-9);
     let throttled: u64 = s.streams.iter().map(|x| x.throttled).sum();
     let used = rate_limit.map(|r| format!("{:.1}", 100.0 * (s.requests as f64 / secs * 60.0) / r as f64));
-    println!(
+    outln!(
         "{:<12} {:>9.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1} {:>6} {:>10}",
         phase,
         secs,

@@ -1,19 +1,8 @@
-//! The `desksync` binary: parses the command line (see `cli.rs`) and prints any error with its
-//! whole cause chain.
+//! The `desksync` binary: parses the command line and runs it (see `cli.rs`), which prints any
+//! error with its whole cause chain in the chosen log format.
 
 mod cli;
 
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    match cli::main() {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("desksync: error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    cli::main()
 }
