@@ -47,7 +47,12 @@ fn parse() -> Parsed {
                 let name = rest.split_whitespace().next().unwrap_or("").to_string();
                 current = Some((name, desc, Vec::new()));
             } else if let Some(rest) = t.strip_prefix("CREATE OR REPLACE VIEW ") {
-                out.views.push((rest.split_whitespace().next().unwrap_or("").to_string(), desc));
+                // A later migration that redefines a view replaces its description.
+                let name = rest.split_whitespace().next().unwrap_or("").to_string();
+                match out.views.iter_mut().find(|(n, _)| *n == name) {
+                    Some(v) => v.1 = desc,
+                    None => out.views.push((name, desc)),
+                }
             } else if let Some(rest) = t.strip_prefix("ALTER TABLE ") {
                 let words: Vec<&str> = rest.split_whitespace().collect();
                 if let (Some(table), Some(col)) = (words.first(), words.get(6)) {
