@@ -103,6 +103,13 @@ impl Env {
         Env { dir, sim, config_path }
     }
 
+    /// Write `pipelines/<name>.toml` as a copy of pipeline `from` for account `name`, edited.
+    pub fn copy_pipeline(&self, from: &str, name: &str, edit: impl Fn(String) -> String) {
+        let text = std::fs::read_to_string(self.dir.path().join(format!("pipelines/{from}.toml"))).unwrap();
+        let text = text.replace("account = \"acme\"", &format!("account = \"{name}\""));
+        std::fs::write(self.dir.path().join(format!("pipelines/{name}.toml")), edit(text)).unwrap();
+    }
+
     pub fn config(&self) -> Config {
         config::load(&self.config_path).unwrap_or_else(|e| panic!("{e}"))
     }

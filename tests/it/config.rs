@@ -112,7 +112,7 @@ async fn environment_overrides_pipeline_keys() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("cannot reach http://127.0.0.1:9/api/application/status?apikey=***"), "{stderr}");
+    assert!(stderr.contains("cannot connect to http://127.0.0.1:9/api/application/status?apikey=***"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -170,4 +170,72 @@ fn every_sample_pipeline_in_the_repository_is_valid() {
     let cfg = config::load(&dir.path().join("desksync.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.pipelines.len(), n);
     assert!(n >= 3, "one sample per vendor");
+}
+
+fn one_pipeline(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+    std::fs::write(dir.path().join("pipelines/p.toml"), text).unwrap();
+    let path = dir.path().join("desksync.toml");
+    (dir, path)
+}
+
+#[test]
+fn problems_name_the_environment_variable_the_cron_hint_and_the_vendor_s_secret() {
+    // A mistyped override is reported as the variable the user set, not as a key of the file.
+    let (_d, path) = one_pipeline(
+        "source = \"liveagent\"\nbase_url = \"https://a.example\"\naccount = \"a\"\napi_key_file = \"k\"\n",
+    );
+    // SAFETY: only this test reads this variable.
+    unsafe { std::env::set_var("DESKSYNC_PIPELINE_P__HTTP__RATE_LIMT", "5") };
+    let err = config::load(&path).unwrap_err();
+    unsafe { std::env::remove_var("DESKSYNC_PIPELINE_P__HTTP__RATE_LIMT") };
+    let text = err.to_string();
+    assert!(text.contains("environment variable DESKSYNC_PIPELINE_P__HTTP__RATE_LIMT"), "{text}");
+    assert!(!text.contains("p.toml: http.rate_limt"), "{text}");
+
+    // Five-field cron gets the hint; a date that never comes is refused.
+    for (schedule, expect) in
+        [("*/15 * * * *", "add a seconds field: `0 */15 * * * *`"), ("0 0 0 31 2 *", "never fires")]
+    {
+        let (_d, path) = one_pipeline(&format!(
+            "source = \"liveagent\"\nbase_url = \"https://a.example\"\naccount = \"a\"\napi_key = \"${{X}}\"\nschedule = \"{schedule}\"\n"
+        ));
+        let text = config::load(&path).unwrap_err().to_string();
+        assert!(text.contains(expect), "{schedule}: {text}");
+    }
+
+    // A LiveZilla secret error gives LiveZilla's example, not LiveAgent's.
+    let (_d, path) = one_pipeline(
+        "source = \"livezilla\"\nbase_url = \"https://a.example\"\naccount = \"a\"\nusername = \"u\"\npassword = \"hunter2\"\n",
+    );
+    let text = config::load(&path).unwrap_err().to_string();
+    assert!(text.contains("${LIVEZILLA_PASSWORD}") && text.contains("password_file"), "{text}");
+    assert!(!text.contains("LIVEAGENT") && !text.contains("hunter2"), "{text}");
+
+    // A child stream without its parent would load nothing: refused with the reason.
+    let (_d, path) = one_pipeline(
+        "source = \"liveforce\"\nbase_url = \"https://a.example\"\naccount = \"a\"\nusername = \"u\"\npassword_file = \"k\"\nstreams = [\"ticket_messages\"]\n",
+    );
+    let text = config::load(&path).unwrap_err().to_string();
+    assert!(text.contains("'ticket_messages' is read with each changed record of 'tickets'"), "{text}");
+}
+
+#[test]
+fn one_broken_pipeline_leaves_the_others_runnable() {
+    let (dir, path) = one_pipeline(
+        "source = \"liveagent\"\nbase_url = \"https://a.example\"\naccount = \"a\"\napi_key = \"${DESKSYNC_TEST_NEVER_SET}\"\n",
+    );
+    std::fs::write(dir.path().join("k"), "key").unwrap();
+    std::fs::write(
+        dir.path().join("pipelines/good.toml"),
+        "source = \"liveagent\"\nbase_url = \"https://b.example\"\naccount = \"b\"\napi_key_file = \"k\"\n",
+    )
+    .unwrap();
+    assert!(config::load(&path).is_err(), "the strict load refuses");
+    let (cfg, broken) = config::load_partial(&path).unwrap();
+    assert_eq!(cfg.pipelines.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["good"]);
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].name, "p");
+    assert!(broken[0].problems[0].to_string().contains("DESKSYNC_TEST_NEVER_SET"));
 }

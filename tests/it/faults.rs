@@ -90,7 +90,7 @@ async fn a_wrong_api_key_is_reported_in_plain_words() {
     p2.http.max_retries = 1;
     p2.http.retry_initial = std::time::Duration::from_millis(10);
     let err = Source::new(&p2, desksync::sources::http_client(&p2)).check().await.unwrap_err().to_string();
-    assert!(err.contains("cannot reach"), "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
     assert!(!err.contains("wrong-key-987"), "the key leaked: {err}");
 }
 

@@ -4,6 +4,7 @@
 mod analysts;
 mod backfill;
 mod catalog;
+mod cli;
 mod common;
 mod config;
 mod crash;
@@ -15,3 +16,4 @@ mod livezilla;
 mod locking;
 mod schema;
 mod serve;
+mod views;

@@ -115,53 +115,6 @@ async fn sigterm_stops_serve_cleanly_with_exit_code_zero() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_reload_applies_a_valid_configuration_and_refuses_a_broken_one() {
-    let env = Env::new(sim(), &format!("{CORE_STREAMS}\nschedule = \"0 0 0 1 1 *\""), "").await;
-    let shutdown = CancellationToken::new();
-    let reload = std::sync::Arc::new(tokio::sync::Notify::new());
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        config_path: Some(env.config_path.clone()),
-        reload: Some(reload.clone()),
-        ..Default::default()
-    };
-    let task = tokio::spawn(serve(env.config(), options, shutdown.clone(), Some(tx)));
-    let base = format!("http://{}", rx.await.unwrap());
-    let status =
-        || async { serde_json::from_str::<serde_json::Value>(&get(&format!("{base}/status")).await.1).unwrap() };
-    // A second pipeline, scheduled every second, appears with the reload and runs.
-    let la = std::fs::read_to_string(env.dir.path().join("pipelines/la.toml")).unwrap();
-    std::fs::write(
-        env.dir.path().join("pipelines/second.toml"),
-        la.replace("schedule = \"0 0 0 1 1 *\"", "schedule = \"* * * * * *\"")
-            .replace("account = \"acme\"", "account = \"second\""),
-    )
-    .unwrap();
-    reload.notify_one();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let v = status().await;
-        let second = v.as_array().unwrap().iter().find(|p| p["pipeline"] == "second").cloned();
-        if second.is_some_and(|p| p["last_run"]["status"] == "succeeded") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the reloaded pipeline never ran: {v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // A broken file is refused: the running configuration stays, and so does readiness.
-    std::fs::write(env.dir.path().join("pipelines/broken.toml"), "source = \"nowhere\"\n").unwrap();
-    reload.notify_one();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
-    let names: Vec<String> =
-        status().await.as_array().unwrap().iter().map(|p| p["pipeline"].as_str().unwrap().to_string()).collect();
-    assert_eq!(names, ["la", "second"]);
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(30), task).await.expect("serve stops").unwrap().unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_second_signal_exits_at_once_and_the_warehouse_survives() {
     let env = Env::new(sim(), &format!("{CORE_STREAMS}\nschedule = \"* * * * * *\""), "").await;
     let mut child = spawn_serve(&env, "60s");
@@ -193,7 +146,7 @@ async fn a_second_signal_exits_at_once_and_the_warehouse_survives() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let out = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("exits at once").unwrap();
-    assert_eq!(out.code(), Some(130));
+    assert_eq!(out.code(), Some(143), "128 + SIGTERM");
     drop(holder);
     // Nothing is corrupted: the next run opens the warehouse and ends equal to the vendor.
     let s = env.run().await;
