@@ -177,7 +177,7 @@ enum Command {
     /// `lf-admin:sim-liveforce-pass`).
     Simulate {
         /// Accepted for scripts written against older versions; every vendor is served.
-        #[arg(long, value_enum, default_value_t = Vendor::All)]
+        #[arg(long, value_enum, default_value_t = Vendor::All, hide = true)]
         vendor: Vendor,
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 8089)]

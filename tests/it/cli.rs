@@ -609,3 +609,70 @@ async fn init_writes_a_valid_commented_pipeline_and_drop_deletes_what_a_pipeline
     assert_eq!(desksync(&env, &["run"]).await.code, Some(0));
     crate::common::assert_equals_truth(&env);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_command_summary_matches_help() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("desksync [--config FILE]").expect("the README's command summary");
+    let summary = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let help = run_in(dir.path(), &["--help"]).await.stdout;
+    let commands: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 14, "{help}");
+    // (long flag, short flag) of every option a --help lists.
+    let flags = |text: &str| -> Vec<(String, Option<String>)> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with('-'))
+            .filter_map(|l| {
+                let words: Vec<&str> = l.split_whitespace().map(|w| w.trim_end_matches(',')).collect();
+                let long = words
+                    .iter()
+                    .find(|w| w.starts_with("--"))?
+                    .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                    .to_string();
+                let short = words.first().filter(|w| !w.starts_with("--")).map(|w| w.to_string());
+                Some((long, short))
+            })
+            .collect()
+    };
+    for cmd in &commands {
+        let subcommands: Vec<Vec<&str>> =
+            if cmd == "state" { vec![vec!["state", "show"], vec!["state", "reset"]] } else { vec![vec![cmd.as_str()]] };
+        for args in subcommands {
+            let line = args.join(" ");
+            assert!(summary.contains(&format!("\n  {line}")), "the README summary lacks `{line}`");
+            let mut with_help = args.clone();
+            with_help.push("--help");
+            let text = run_in(dir.path(), &with_help).await.stdout;
+            // The command's own flags (globals are in the summary's first line).
+            let own: Vec<(String, Option<String>)> = flags(&text)
+                .into_iter()
+                .filter(|(f, _)| {
+                    !["--config", "--log-format", "--verbose", "--help", "--version"].contains(&f.as_str())
+                })
+                .collect();
+            let entry_start = summary.find(&format!("\n  {line}")).unwrap();
+            let rest = &summary[entry_start + 1..];
+            // The entry runs to the next line that starts another command (two spaces, a letter).
+            let entry_end = rest
+                .match_indices("\n  ")
+                .find(|(i, _)| rest[i + 3..].starts_with(|c: char| c.is_ascii_lowercase()))
+                .map(|(i, _)| i)
+                .unwrap_or(rest.len());
+            let entry = &rest[..entry_end];
+            for (long, short) in own {
+                let named = entry.contains(&long) || short.as_ref().is_some_and(|s| entry.contains(&format!("{s} ")));
+                assert!(named, "README's `{line}` lacks {long}:\n{entry}");
+            }
+        }
+    }
+}
