@@ -11,11 +11,10 @@
 //! * [`SimConfig::rate_limit`] enforces a per-API-key limit over a sliding window (a minute
 //!   for LiveAgent), answering 429 with `Retry-After` past it, as a vendor would.
 //!
-//! Adding a vendor: write `simulator/<vendor>.rs` with its data set and an axum `Router` built
+//! Adding a vendor: write `simulator/<vendor>/mod.rs` with its data set and an axum `Router` built
 //! on [`SimState`], and merge it in [`Simulator::start`].
 
 pub mod liveagent;
-pub mod liveagent_catalog;
 pub mod liveforce;
 pub mod livezilla;
 

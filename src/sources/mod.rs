@@ -7,21 +7,19 @@
 //! 2. list its streams in [`streams`];
 //! 3. write `sources/<vendor>.rs` with a `sync_stream` that pages through the vendor through
 //!    [`crate::http::HttpClient`], normalizes records into `model` rows and hands each bounded
-//!    batch with its new stream state to [`crate::pipeline::StreamCtx::commit`];
+//!    batch with its new stream state to [`crate::engine::StreamCtx::commit`];
 //! 4. dispatch to it in [`Source`];
 //! 5. teach the simulator to speak the vendor so tests can run against it.
 
 pub mod liveagent;
-pub mod liveagent_catalog;
 pub mod liveforce;
 pub mod livezilla;
-pub mod paging;
 
 use crate::config::PipelineConfig;
+use crate::engine::StreamCtx;
 use crate::error::SyncError;
 use crate::http::HttpClient;
 use crate::model::Table;
-use crate::pipeline::StreamCtx;
 
 /// The vendors desksync can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,8 +103,8 @@ pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
     match kind {
         SourceKind::LiveAgent => {
             let mut v = liveagent::STREAMS.to_vec();
-            v.extend(liveagent_catalog::stream_infos());
-            v.push(liveagent_catalog::AGENTS_INFO);
+            v.extend(liveagent::catalog::stream_infos());
+            v.push(liveagent::catalog::AGENTS_INFO);
             v.sort_by_key(|s| s.order);
             v
         }

@@ -2,7 +2,7 @@
 //! tickets are the conversations (ids `1…`), staff the agents, call logs the call
 //! conversations; leads and deals are seeded here.
 //!
-//! It behaves the way the connector must cope with (see `sources/liveforce.rs`): HTTP Basic
+//! It behaves the way the connector must cope with (see `sources/liveforce/`): HTTP Basic
 //! auth, the `{"data": …, "message": "success"}` envelope, `page`/`per_page` paging with
 //! `per_page` silently clamped to 100, a page past the end answered with the last page again,
 //! ticket statuses and deal sources unpaged (the whole list whatever the page), an empty list

@@ -11,6 +11,8 @@
 // to a test server.
 #![allow(clippy::result_large_err)]
 
+pub mod catalog;
+
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -220,8 +222,8 @@ pub struct LaData {
     pub broken_messages: Vec<String>,
     /// Raw records served as-is at the end of every conversation listing (malformed input).
     pub extra_raw: Vec<Value>,
-    /// Customers, companies, knowledge base, widgets… (see `liveagent_catalog`).
-    pub catalog: super::liveagent_catalog::CatalogData,
+    /// Customers, companies, knowledge base, widgets… (see `catalog`).
+    pub catalog: catalog::CatalogData,
     /// Liveforce's leads and deals (its tickets, staff and calls are the conversations).
     pub liveforce: super::liveforce::LfData,
 }
@@ -307,7 +309,7 @@ impl LaData {
             touch_after_list_requests: None,
             broken_messages: Vec::new(),
             extra_raw: Vec::new(),
-            catalog: super::liveagent_catalog::CatalogData::generate(cfg),
+            catalog: catalog::CatalogData::generate(cfg),
             liveforce: super::liveforce::LfData::generate(cfg),
         };
         let end = cfg.history_end;
@@ -554,7 +556,7 @@ pub fn router() -> Router<Shared> {
         .route("/api/conversations/{id}", get(conversation_info))
         .route("/api/departments", get(list_departments))
         .route("/api/tags", get(list_tags))
-        .merge(super::liveagent_catalog::router())
+        .merge(catalog::router())
 }
 
 pub(super) type Params = Query<BTreeMap<String, String>>;

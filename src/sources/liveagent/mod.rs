@@ -32,21 +32,23 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::liveagent_catalog::{self as catalog, Catalog};
-use super::paging::{OverlapPager, Step};
+pub mod catalog;
+
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::StreamCtx;
+use crate::engine::paging::{OverlapPager, Step};
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
 use crate::model::{
     self, DepartmentRow, MessageRow, Quarantined, Table, TagRow, TicketFieldRow, TicketRow, content_hash,
     looks_like_html,
 };
-use crate::pipeline::StreamCtx;
 use crate::state::{PassState, StreamState};
 use crate::telemetry;
 use crate::timez::{format_local, parse_local};
 use crate::warehouse::{LoadUnit, Replace};
+use catalog::Catalog;
 
 pub const SOURCE: &str = "liveagent";
 
@@ -103,7 +105,7 @@ pub const STREAMS: &[StreamInfo] = &[
     },
     StreamInfo {
         name: "conversation_tags",
-        table: Table::Def(&crate::tables::CONVERSATION_TAGS),
+        table: Table::Def(&crate::model::tables::CONVERSATION_TAGS),
         mode: SyncMode::ChildOfChanged,
         cursor: Some("conversations.datechanged"),
         endpoint: "GET /api/conversations/{id}/tags (opt-in)",
@@ -539,7 +541,7 @@ impl LiveAgent {
         }
         // Call conversations also land in the shared `calls` table (what LiveAgent's list tells
         // of a call: who, when, its state; duration and direction it does not give).
-        let calls = Table::Def(&crate::tables::CALLS);
+        let calls = Table::Def(&crate::model::tables::CALLS);
         let sync_calls = crate::warehouse::Extra {
             table: calls,
             sql: format!(
@@ -704,7 +706,7 @@ impl LiveAgent {
         // fields and tags replaced, not merged.
         let mut replace =
             vec![Replace { table: Table::TicketFields, filters: vec![], column: "ticket_id", values: detailed }];
-        let tags_table = Table::Def(&crate::tables::CONVERSATION_TAGS);
+        let tags_table = Table::Def(&crate::model::tables::CONVERSATION_TAGS);
         replace.push(Replace { table: tags_table, filters: vec![], column: "ticket_id", values: tagged });
         if !tag_rows.is_empty() {
             batches_extra.push((
@@ -839,7 +841,7 @@ impl LiveAgent {
         ctx: &StreamCtx,
         tickets: &mut [TicketRow],
         now: DateTime<Utc>,
-    ) -> Result<(Vec<crate::normalize::Row>, Vec<String>, Vec<Quarantined>), SyncError> {
+    ) -> Result<(Vec<crate::model::normalize::Row>, Vec<String>, Vec<Quarantined>), SyncError> {
         let mut rows = Vec::new();
         let mut bad = Vec::new();
         if !ctx.wants("conversation_tags") || tickets.is_empty() {
@@ -854,10 +856,10 @@ impl LiveAgent {
                 &mut bad,
             )
             .await?;
-        let table = Table::Def(&crate::tables::CONVERSATION_TAGS);
+        let table = Table::Def(&crate::model::tables::CONVERSATION_TAGS);
         let tagged: Vec<String> = answers.iter().map(|(id, _)| id.clone()).collect();
         for (id, r) in answers {
-            let cx = crate::normalize::Context {
+            let cx = crate::model::normalize::Context {
                 source: SOURCE,
                 account: &ctx.account,
                 timezone: ctx.timezone,
@@ -866,7 +868,7 @@ impl LiveAgent {
                 fixed: vec![("ticket_id", Value::String(id.clone()))],
             };
             for tag in list(&r, "tags", "conversation tags")? {
-                match crate::normalize::row(table, tag, &cx) {
+                match crate::model::normalize::row(table, tag, &cx) {
                     Ok(row) => rows.push(row),
                     Err(reason) => bad.push(quarantine(tag, Some(id.clone()), reason)),
                 }
@@ -911,7 +913,7 @@ struct BatchLoader {
     /// The built unit waiting to be committed.
     next: Option<LoadUnit>,
     /// The commit under way.
-    pending: Option<crate::pipeline::PendingCommit>,
+    pending: Option<crate::engine::PendingCommit>,
     /// Ticket hashes of `next`/`pending`, not yet visible in the warehouse.
     recent: HashMap<String, Option<String>>,
 }

@@ -30,13 +30,13 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::StreamCtx;
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
+use crate::model::normalize::{self, Context, Row};
+use crate::model::tables as t;
 use crate::model::{MessageRow, Quarantined, Table, TableDef, TicketRow, content_hash, looks_like_html, to_batch};
-use crate::normalize::{self, Context, Row};
-use crate::pipeline::StreamCtx;
 use crate::state::StreamState;
-use crate::tables as t;
 use crate::timez::parse_local;
 use crate::warehouse::{LoadUnit, Replace};
 

@@ -42,15 +42,15 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::StreamCtx;
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
+use crate::model::normalize::{self, Context, Row};
+use crate::model::tables;
 use crate::model::{
     DepartmentRow, MessageRow, Quarantined, Table, TicketFieldRow, TicketRow, content_hash, looks_like_html, to_batch,
 };
-use crate::normalize::{self, Context, Row};
-use crate::pipeline::StreamCtx;
 use crate::state::{PassState, StreamState};
-use crate::tables;
 use crate::timez::local_to_utc;
 use crate::warehouse::{LoadUnit, Replace};
 

@@ -21,8 +21,8 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::liveagent::{Conversation, LaData, Params, SimConfig, authorize, error_response, ok, parse_usize};
+use super::{Conversation, LaData, Params, SimConfig, authorize, error_response, ok, parse_usize};
+use crate::simulator::Shared;
 use crate::timez::{format_local, parse_local};
 
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! LiveAgent's declared streams: every endpoint that maps onto a table declared in
-//! [`crate::tables`] with no logic beyond typing values, described as data ([`Spec`]) and run by
+//! [`crate::model::tables`] with no logic beyond typing values, described as data ([`Spec`]) and run by
 //! four generic loops, one per [`Kind`]:
 //!
 //! * **full refresh** (small dimensions): the whole list every run; rows no longer listed get
@@ -17,7 +17,7 @@
 //!   pulls the days missing from that ledger plus the last `sync.report_restatement` days,
 //!   because the vendor restates recent days.
 //!
-//! To add an endpoint of one of these shapes: declare its table in `tables.rs` (and the DDL),
+//! To add an endpoint of one of these shapes: declare its table in `model/tables.rs` (and the DDL),
 //! add a [`Spec`] to [`SPECS`] with the renames its vendor field names need, and serve it in
 //! the simulator.
 
@@ -26,16 +26,16 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::liveagent::{SOURCE, list, response, text};
-use super::paging::{OverlapPager, Step};
-use super::{StreamInfo, SyncMode};
+use super::{SOURCE, list, response, text};
+use crate::engine::StreamCtx;
+use crate::engine::paging::{OverlapPager, Step};
 use crate::error::SyncError;
 use crate::http::HttpClient;
+use crate::model::normalize::{self, Context, Row};
+use crate::model::tables as t;
 use crate::model::{Quarantined, Table, TableDef, content_hash, to_batch};
-use crate::normalize::{self, Context, Row};
-use crate::pipeline::StreamCtx;
+use crate::sources::{StreamInfo, SyncMode};
 use crate::state::{PassState, StreamState};
-use crate::tables as t;
 use crate::timez::{format_local, local_to_utc};
 use crate::warehouse::{Extra, LoadUnit, Replace, WindowLoaded};
 
@@ -635,10 +635,7 @@ impl Catalog<'_> {
             let mut source = rec.clone();
             if changed || refresh_all {
                 ctx.check_shutdown()?;
-                match self
-                    .get(ctx, &format!("/api/companies/{}", super::liveagent::urlencode(&id)), &[], "company")
-                    .await
-                {
+                match self.get(ctx, &format!("/api/companies/{}", super::urlencode(&id)), &[], "company").await {
                     Ok(details) => {
                         // The list's fields win where both have them; details add the rest.
                         let mut merged = details.clone();
