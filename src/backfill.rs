@@ -5,7 +5,7 @@
 //!   LiveAgent conversations (with their messages), customers and reports; LiveZilla tickets and
 //!   chats). The rest are small or unfilterable and brought up to date by `run`.
 //! * A window loads rows only: it never moves the stream's incremental state
-//!   ([`crate::pipeline::StreamCtx::window`]), so scheduled runs and a backfill cannot disturb
+//!   ([`crate::engine::StreamCtx::window`]), so scheduled runs and a backfill cannot disturb
 //!   each other. They do not overlap either: each window holds the pipeline's lock, and waits
 //!   for a running `serve`/`run` pass to finish (which can run between two windows).
 //! * Resumable: a window is `running` while it loads and `done` once committed; a new backfill
@@ -21,8 +21,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, PipelineConfig};
+use crate::engine::StreamCtx;
 use crate::error::{SyncError, WarehouseError};
-use crate::pipeline::{PipelineLock, StreamCtx, after_load};
+use crate::pipeline::{PipelineLock, after_load};
 use crate::sources::{self, Source, SyncMode};
 use crate::timez::local_to_utc;
 use crate::warehouse::Warehouse;

@@ -1,6 +1,6 @@
 //! Library errors, one `thiserror` enum per layer, each variant carrying the context a user needs
 //! to act (which URL, which file, what the vendor said). URLs in errors are always redacted
-//! (see [`crate::http::redact_url`]); secrets never appear. The binary wraps these in `anyhow`
+//! (by the HTTP client's `redact_url`); secrets never appear. The binary wraps these in `anyhow`
 //! and prints the whole chain.
 
 use std::path::PathBuf;

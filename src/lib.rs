@@ -5,22 +5,32 @@
 //! # Layout
 //!
 //! * [`config`]: `desksync.toml` + `pipelines/*.toml`, env overrides, secrets by reference,
-//!   validation that reports every problem at once.
-//! * [`sources`]: the connector registry (every vendor and stream in one place) and one module
-//!   per vendor: paging, change detection, normalization into [`model`] rows.
-//! * [`http`]: the client all connectors share: auth, redaction, rate limiting, retries.
-//! * [`model`]: the shared tables, their Arrow schemas and row structs (DDL in `schema/`).
-//! * [`tables`]: the many small tables declared as data (dimensions, snapshots, reports), and
-//!   [`normalize`], which types vendor records into their rows.
-//! * [`pipeline`]: runs a pipeline's streams and records the run.
+//!   validation that reports every problem at once (and, for `run`, one broken pipeline apart
+//!   from the others).
+//! * [`sources`]: the connector registry (every vendor and stream in one place) and one folder
+//!   per vendor (`sources/<vendor>/`): paging, change detection, normalization into [`model`]
+//!   rows.
+//! * [`engine`]: what every connector shares: the stream context (state, settings, shutdown,
+//!   the one way to commit rows and state) and the pagers.
+//! * [`http`]: the client all connectors share: auth, redaction, rate limiting, retries, the
+//!   preflight's retry budget and the host-down latch.
+//! * [`model`]: the shared tables, their Arrow schemas and row structs (DDL in `schema/`); the
+//!   many small tables declared as data (`model::tables`) and their normalizer
+//!   (`model::normalize`).
+//! * [`outcome`]: how runs and streams end (statuses and summaries), below everything that
+//!   records or shows them.
+//! * [`pipeline`]: runs a pipeline's streams (after checking its paths and one preflight
+//!   request) and records the run.
 //! * [`backfill`]: history window by window, resumable, recorded in a ledger.
-//! * [`serve`]: the long-running service: cron schedules, health, metrics and status over HTTP.
+//! * [`serve`]: the long-running service: cron schedules, reloads, suspension, health, metrics
+//!   and status over HTTP.
 //! * [`reference`]: renders `docs/tables.md` (every table, column and view) from the DDL.
-//! * [`warehouse`]: DuckDB: migrations, transactional upsert + state, run history, quarantine.
+//! * [`warehouse`]: DuckDB, split by job: open and lock, migrations, the transactional commit,
+//!   state, run history and ledgers, the analysts' snapshot.
 //! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
 //! * [`state`]: the versioned per-stream state format.
-//! * [`simulator`]: LiveAgent and LiveZilla on 127.0.0.1, from one data set, for demo, tests,
-//!   benches.
+//! * [`simulator`]: LiveAgent, LiveZilla and Liveforce on 127.0.0.1 (`simulator/<vendor>/`),
+//!   from one data set, for demo, tests, benches.
 //! * [`telemetry`]: named events: log line + Prometheus counter in one place.
 //! * [`timez`]: vendor wall-clock times ⇄ UTC, DST edges included.
 //!
@@ -29,18 +39,18 @@
 
 pub mod backfill;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod http;
 pub mod lake;
 pub mod model;
-pub mod normalize;
+pub mod outcome;
 pub mod pipeline;
 pub mod reference;
 pub mod serve;
 pub mod simulator;
 pub mod sources;
 pub mod state;
-pub mod tables;
 pub mod telemetry;
 pub mod timez;
 pub mod warehouse;

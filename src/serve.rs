@@ -43,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, PipelineConfig};
 use crate::error::WarehouseError;
 use crate::pipeline::run_pipeline;
+pub use crate::warehouse::LastRun;
 use crate::warehouse::Warehouse;
 
 /// How `serve` runs.
@@ -98,16 +99,6 @@ pub struct PipelineStatus {
     /// Why the pipeline is not being run (the vendor refused its credentials), until its
     /// configuration changes (reload) or the service restarts.
     pub suspended: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LastRun {
-    pub run_id: String,
-    pub status: String,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub rows_written: Option<i64>,
-    pub error: Option<String>,
 }
 
 /// A pipeline taken off the schedule, and the configuration it was taken off with.

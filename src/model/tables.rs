@@ -2,7 +2,7 @@
 //! of their own beyond typing the vendor's values. The core tables with row structs (tickets,
 //! messages, departments, tags, ticket fields) live in [`crate::model`].
 //!
-//! Conventions every declared table follows, so [`crate::normalize`] can fill it:
+//! Conventions every declared table follows, so [`crate::model::normalize`] can fill it:
 //! * it starts with `source, account`;
 //! * upserted tables end with `content_hash, raw, synced_at` (and have `deleted_at` when a full
 //!   refresh or reconciliation can find rows gone);

@@ -10,6 +10,9 @@
 //! through [`to_batch`], which uses arrow-json's serde decoder, so a row struct is all a
 //! connector needs to write.
 
+pub mod normalize;
+pub mod tables;
+
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -71,8 +74,8 @@ pub enum Partition {
 }
 
 /// A table declared as data: its columns, key and partitioning. The many small tables
-/// (dimensions, snapshots, reports) are declared this way in [`crate::tables`] and filled from
-/// vendor records by [`crate::normalize`], without a row struct each.
+/// (dimensions, snapshots, reports) are declared this way in [`crate::model::tables`] and filled from
+/// vendor records by [`crate::model::normalize`], without a row struct each.
 #[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TableDef {
     pub name: &'static str,
@@ -89,7 +92,7 @@ pub enum Table {
     Departments,
     Tags,
     TicketFields,
-    /// A table declared in [`crate::tables`].
+    /// A table declared in [`crate::model::tables`].
     Def(&'static TableDef),
 }
 
@@ -97,7 +100,7 @@ impl Table {
     /// Every table: the core ones with row structs, then the declared ones.
     pub fn all() -> Vec<Table> {
         let mut v = vec![Table::Tickets, Table::Messages, Table::Departments, Table::Tags, Table::TicketFields];
-        v.extend(crate::tables::ALL.iter().map(|d| Table::Def(d)));
+        v.extend(crate::model::tables::ALL.iter().map(|d| Table::Def(d)));
         v
     }
 

@@ -201,7 +201,7 @@ mod tests {
                 ("raw", Value::String("{}".into())),
             ],
         };
-        let table = Table::Def(&crate::tables::REPORT_LOAD);
+        let table = Table::Def(&crate::model::tables::REPORT_LOAD);
         let r = row(table, &raw, &cx).unwrap();
         let batch = to_batch(table, &[r]).unwrap();
         let text = pretty_format_batches(&[batch.project(&[2, 5, 6, 7, 9, 12]).unwrap()]).unwrap().to_string();
@@ -226,7 +226,7 @@ mod tests {
             renames: &[("customer_id", "contactid"), ("created_at", "datecreated")],
             fixed: vec![],
         };
-        let t = Table::Def(&crate::tables::CUSTOMERS);
+        let t = Table::Def(&crate::model::tables::CUSTOMERS);
         let e = row(t, &serde_json::json!({"contactid": "c1", "datecreated": "soon"}), &cx).unwrap_err();
         assert!(e.contains("datecreated 'soon'"), "{e}");
         let e = row(t, &serde_json::json!({"email": "a@b"}), &cx).unwrap_err();
