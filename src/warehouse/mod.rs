@@ -1,0 +1,161 @@
+//! The DuckDB warehouse: schema migrations, the transactional load of a batch with its stream
+//! state, run history, quarantine and the lake's dirty-partition ledger.
+//!
+//! The file is opened only for the length of one operation and closed after, so an analyst can
+//! open it between loads. When another process holds its lock, the operation waits with
+//! backoff (saying so) up to `warehouse.lock_timeout`. Inside this process one mutex per file
+//! serialises access: two DuckDB instances on one file in one process would corrupt it, because
+//! POSIX file locks do not exclude a process from itself.
+//!
+//! A [`LoadUnit`] commits in ONE transaction: each table's rows are appended to a staging table
+//! through DuckDB's Arrow appender and upserted with one `INSERT … ON CONFLICT DO UPDATE … WHERE
+//! changed` statement; the partitions they touch are recorded for the lake; quarantined records
+//! and the stream's new state are written; then COMMIT. A crash anywhere before COMMIT leaves the
+//! previous state and rows; the next run resumes from there.
+//!
+//! Migrations: `schema/NNN_*.sql` files, listed in [`MIGRATIONS`], applied in order and recorded
+//! in `_desksync_schema`. Each file must be idempotent (`IF NOT EXISTS`).
+//!
+//! Split by job: this file opens the file and holds its locks; [`migrate`] applies the schema;
+//! [`commit`] writes a [`LoadUnit`] (and answers the reads a load needs); [`state`] keeps
+//! stream state and drops what a pipeline loaded; [`runs`] keeps the run history and the window
+//! ledger; [`publish`] copies the analysts' snapshot. Only this module writes SQL.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use duckdb::Connection;
+
+use crate::error::{DuckDbContext, WarehouseError};
+use crate::telemetry;
+
+pub mod commit;
+pub mod migrate;
+pub mod publish;
+pub mod runs;
+pub mod state;
+
+pub use commit::{Extra, LoadStats, LoadUnit, Replace, WindowLoaded, partition_sql};
+pub use migrate::{MIGRATIONS, migrate_conn};
+pub use runs::{LastRun, RunRecord};
+pub use state::DropStats;
+
+/// A handle on the warehouse file; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Warehouse {
+    path: PathBuf,
+    lock_timeout: Duration,
+    memory_limit: String,
+}
+
+static FILE_LOCKS: LazyLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
+
+fn file_lock(path: &Path) -> Arc<Mutex<()>> {
+    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    FILE_LOCKS.lock().expect("file locks").entry(key).or_default().clone()
+}
+
+impl Warehouse {
+    pub fn new(path: impl Into<PathBuf>, lock_timeout: Duration) -> Warehouse {
+        Warehouse { path: path.into(), lock_timeout, memory_limit: "256MB".into() }
+    }
+
+    /// The warehouse as `desksync.toml` configures it.
+    pub fn from_settings(path: impl Into<PathBuf>, s: &crate::config::WarehouseSettings) -> Warehouse {
+        Warehouse { path: path.into(), lock_timeout: s.lock_timeout, memory_limit: s.memory_limit.clone() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` on a freshly opened connection in a blocking thread; the file is closed after.
+    pub async fn with_conn<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.with_conn_blocking(f))
+            .await
+            .map_err(|e| WarehouseError::Task(e.to_string()))?
+    }
+
+    pub fn with_conn_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, WarehouseError>,
+    ) -> Result<T, WarehouseError> {
+        let lock = file_lock(&self.path);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.open_waiting(false)?;
+        let out = f(&mut conn);
+        drop(conn);
+        out
+    }
+
+    /// Run `f` on a read-only connection (analysts' ad-hoc queries): nothing it runs can write.
+    pub async fn with_read_only<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let lock = file_lock(&this.path);
+            let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let mut conn = this.open_waiting(true)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| WarehouseError::Task(e.to_string()))?
+    }
+
+    fn open_waiting(&self, read_only: bool) -> Result<Connection, WarehouseError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty() && !read_only) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| WarehouseError::Io { context: format!("creating {}", dir.display()), source })?;
+        }
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        let mut announced = false;
+        loop {
+            let config = duckdb::Config::default()
+                .enable_autoload_extension(false)
+                .and_then(|c| {
+                    c.access_mode(if read_only { duckdb::AccessMode::ReadOnly } else { duckdb::AccessMode::ReadWrite })
+                })
+                .and_then(|c| c.max_memory(&self.memory_limit))
+                .ctx(format!("configuring DuckDB (warehouse.memory_limit = {:?})", self.memory_limit))?;
+            match Connection::open_with_flags(&self.path, config) {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    let msg = e.to_string();
+                    if !(msg.contains("lock") || msg.contains("Conflicting")) {
+                        return Err(e).ctx(format!("opening the warehouse {}", self.path.display()));
+                    }
+                    let holder = msg
+                        .find("(PID")
+                        .and_then(|i| msg[i..].find(')').map(|j| format!(" {}", &msg[i..=i + j])))
+                        .unwrap_or_default();
+                    let waited = started.elapsed();
+                    if waited >= self.lock_timeout {
+                        return Err(WarehouseError::Locked { path: self.path.clone(), holder, waited });
+                    }
+                    if !announced || delay >= Duration::from_secs(5) {
+                        telemetry::warehouse_locked(&self.path, &holder, waited);
+                        announced = true;
+                    }
+                    std::thread::sleep(delay.min(self.lock_timeout.saturating_sub(waited)));
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+/// A SQL string literal (for values spliced into statements that take lists).
+pub(crate) fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
