@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, TimeZone, Utc};
 use desksync::simulator::SimConfig;
 use desksync::simulator::liveagent::Mutation;
-use desksync::simulator::liveagent_catalog::report_rows;
+use desksync::simulator::liveagent::catalog::report_rows;
 
 use crate::common::{Env, FAST};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use desksync::simulator::SimConfig;
 use desksync::simulator::liveagent::Mutation;
-use desksync::simulator::liveagent_catalog::report_rows;
+use desksync::simulator::liveagent::catalog::report_rows;
 
 use crate::common::{Env, FAST, utc};
 

@@ -10,6 +10,7 @@ mod config;
 mod crash;
 mod deploy;
 mod faults;
+mod layout;
 mod liveagent;
 mod liveforce;
 mod livezilla;
