@@ -470,6 +470,17 @@ pub fn parse_retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
+/// `s` percent-encoded for use as one path segment (a record id in `/api/conversations/{id}`):
+/// everything but RFC 3986's unreserved characters is encoded, `/` included.
+pub fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The URL with secret query values replaced by `***` and any password removed.
 pub fn redact_url(url: &Url) -> String {
     let mut u = url.clone();

@@ -19,7 +19,9 @@
 //! Split by job: this file opens the file and holds its locks; [`migrate`] applies the schema;
 //! [`commit`] writes a [`LoadUnit`] (and answers the reads a load needs); [`state`] keeps
 //! stream state and drops what a pipeline loaded; [`runs`] keeps the run history and the window
-//! ledger; [`publish`] copies the analysts' snapshot. Only this module writes SQL.
+//! ledger; [`publish`] copies the analysts' snapshot. Connectors still hand a few statements
+//! in [`Extra`] (LiveAgent's agents dimension and call rows): moving those behind the sink boundary is part of
+//! the redesign issue.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -635,7 +635,8 @@ impl Catalog<'_> {
             let mut source = rec.clone();
             if changed || refresh_all {
                 ctx.check_shutdown()?;
-                match self.get(ctx, &format!("/api/companies/{}", super::urlencode(&id)), &[], "company").await {
+                match self.get(ctx, &format!("/api/companies/{}", crate::http::path_segment(&id)), &[], "company").await
+                {
                     Ok(details) => {
                         // The list's fields win where both have them; details add the rest.
                         let mut merged = details.clone();

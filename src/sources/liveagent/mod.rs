@@ -39,7 +39,7 @@ use crate::config::PipelineConfig;
 use crate::engine::StreamCtx;
 use crate::engine::paging::{OverlapPager, Step};
 use crate::error::{HttpError, SyncError};
-use crate::http::{Auth, HttpClient};
+use crate::http::{Auth, HttpClient, path_segment};
 use crate::model::{
     self, DepartmentRow, MessageRow, Quarantined, Table, TagRow, TicketFieldRow, TicketRow, content_hash,
     looks_like_html,
@@ -800,7 +800,7 @@ impl LiveAgent {
                 ctx,
                 tickets,
                 "conversation details",
-                |id| format!("/api/conversations/{}", urlencode(id)),
+                |id| format!("/api/conversations/{}", path_segment(id)),
                 &mut bad,
             )
             .await?;
@@ -852,7 +852,7 @@ impl LiveAgent {
                 ctx,
                 tickets,
                 "conversation tags",
-                |id| format!("/api/conversations/{}/tags", urlencode(id)),
+                |id| format!("/api/conversations/{}/tags", path_segment(id)),
                 &mut bad,
             )
             .await?;
@@ -894,7 +894,7 @@ impl LiveAgent {
                 ctx,
                 tickets,
                 "messages",
-                |id| format!("/api/conversations/{}/messages", urlencode(id)),
+                |id| format!("/api/conversations/{}/messages", path_segment(id)),
                 &mut bad,
             )
             .await?;
@@ -945,15 +945,6 @@ fn conversation_keys(page: &[Value]) -> Vec<Option<String>> {
 
 fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_batch::RecordBatch, SyncError> {
     model::to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
-}
-
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

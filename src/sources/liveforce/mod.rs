@@ -442,7 +442,7 @@ impl Liveforce {
             .or_else(|| CALLS.iter().find(|(c, _)| *c == call).map(|(_, p)| *p))
             .unwrap_or("/");
         match id {
-            Some(id) => p.replace("{id}", &super::liveagent::urlencode(id)),
+            Some(id) => p.replace("{id}", &crate::http::path_segment(id)),
             None => p.to_string(),
         }
     }
