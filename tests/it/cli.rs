@@ -676,3 +676,30 @@ async fn the_readme_command_summary_matches_help() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_shows_progress_on_a_terminal() {
+    // `script` gives the command a pseudo-terminal, as a person at a shell has.
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let env = slow_env().await;
+    let command = format!("{} --config {} run -p la", env!("CARGO_BIN_EXE_desksync"), env.config_path.display());
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(env.dir.path())
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("the run ends")
+    .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("la: streams ") && screen.contains(" requests ("), "no progress line:\n{screen}");
+    assert!(screen.contains("la: succeeded"), "{screen}");
+    assert!(!screen.contains(" INFO "), "a terminal run shows progress, not info logs:\n{screen}");
+}
