@@ -32,7 +32,8 @@ pub struct StreamCtx {
     /// records the window instead), so backfills and incremental runs cannot disturb each other.
     pub window: Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>,
     pub shutdown: CancellationToken,
-    pub warehouse: Warehouse,
+    /// Private: a stream reads and writes the warehouse only through the methods below.
+    warehouse: Warehouse,
     pub rows_written: u64,
     pub quarantined: u64,
     /// Whether a commit changed anything besides rows (state, ledger windows, quarantine): the
@@ -133,6 +134,37 @@ impl StreamCtx {
         ids: Vec<String>,
     ) -> Result<std::collections::HashMap<String, Option<String>>, SyncError> {
         Ok(self.warehouse.known_hashes(table, self.source, &self.account, ids).await?)
+    }
+
+    /// Start a reconciliation listing: forget the ids a previous, unfinished one recorded.
+    pub async fn seen_clear(&self) -> Result<(), SyncError> {
+        Ok(self.warehouse.clear_seen(&self.pipeline, &self.stream).await?)
+    }
+
+    /// Record ids a reconciliation listing saw (a unit with `mark_missing` then marks the rest).
+    pub async fn seen_add(&self, ids: Vec<String>) -> Result<(), SyncError> {
+        Ok(self.warehouse.add_seen(&self.pipeline, &self.stream, ids).await?)
+    }
+
+    /// Stored `raw` records of `table` whose children still have to be fetched (NULL
+    /// `content_hash`), at most `limit`.
+    pub async fn unfinished_raw(&self, table: Table, limit: usize) -> Result<Vec<String>, SyncError> {
+        Ok(self.warehouse.unfinished_raw(table, self.source, &self.account, limit).await?)
+    }
+
+    /// Start times of this stream's report windows already loaded.
+    pub async fn loaded_windows(&self) -> Result<Vec<chrono::DateTime<Utc>>, SyncError> {
+        Ok(self.warehouse.loaded_windows(&self.pipeline, &self.stream).await?)
+    }
+
+    /// The sorted content hashes stored per report window of `table` (and `scope`).
+    pub async fn window_hashes(
+        &self,
+        table: Table,
+        scope: Option<&str>,
+        starts: Vec<chrono::DateTime<Utc>>,
+    ) -> Result<std::collections::HashMap<i64, Vec<String>>, SyncError> {
+        Ok(self.warehouse.window_hashes(table, self.source, &self.account, scope, starts).await?)
     }
 
     /// Await `fut` unless shutdown is requested first.

@@ -704,8 +704,8 @@ impl Catalog<'_> {
         }
         let rows = dedup(table, rows);
         let fields = dedup(fields_table, fields);
-        ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
-        ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, listed_ids.into_iter().collect()).await?;
+        ctx.seen_clear().await?;
+        ctx.seen_add(listed_ids.into_iter().collect()).await?;
         ctx.commit(LoadUnit {
             replace: vec![Replace { table: fields_table, filters: vec![], column: "company_id", values: reread }],
             batches: vec![(table, build(table, &rows)?), (fields_table, build(fields_table, &fields)?)],
@@ -756,7 +756,7 @@ impl Catalog<'_> {
         let complete_listing = pass.since == start && ctx.window.is_none();
         let reconciling = complete_listing && state.cursor.is_some();
         if pass.offset == 0 && reconciling {
-            ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
+            ctx.seen_clear().await?;
         }
         let size = Self::page_size(ctx, spec.paging);
         let key = id_key(spec);
@@ -794,7 +794,7 @@ impl Catalog<'_> {
                 })
                 .collect();
             if reconciling {
-                ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, ids.clone()).await?;
+                ctx.seen_add(ids.clone()).await?;
             }
             let known = ctx.known_hashes(table, ids).await?;
             let id_col = *spec.table.primary_key.last().expect("key");
@@ -843,8 +843,7 @@ impl Catalog<'_> {
         let first = ctx.start_date.unwrap_or_else(|| today - Duration::days(history.num_days().max(0)));
         let restate_from =
             today - Duration::days(Duration::from_std(ctx.sync.report_restatement).unwrap_or_default().num_days());
-        let loaded: BTreeSet<DateTime<Utc>> =
-            ctx.warehouse.loaded_windows(&ctx.pipeline, &ctx.stream).await?.into_iter().collect();
+        let loaded: BTreeSet<DateTime<Utc>> = ctx.loaded_windows().await?.into_iter().collect();
         let midnight = |d: NaiveDate| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), tz);
         let days: Vec<NaiveDate> = match ctx.window {
             // Backfill: every day of the window, loaded or not.
@@ -866,7 +865,7 @@ impl Catalog<'_> {
         // hashes tell, so an unchanged window is only re-recorded, not rewritten (no lake churn).
         let reloaded: Vec<DateTime<Utc>> =
             days.iter().map(|d| midnight(*d)).filter(|start| loaded.contains(start)).collect();
-        let stored = ctx.warehouse.window_hashes(table, SOURCE, &ctx.account, scope, reloaded).await?;
+        let stored = ctx.window_hashes(table, scope, reloaded).await?;
         let mut unit = LoadUnit::default();
         let mut replaced = Vec::new();
         let mut rows: Vec<Row> = Vec::new();

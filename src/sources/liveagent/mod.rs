@@ -510,8 +510,7 @@ impl LiveAgent {
         // in the listing.
         let mut loader = BatchLoader::default();
         let retry: Vec<Value> = ctx
-            .warehouse
-            .unfinished_raw(Table::Tickets, SOURCE, &ctx.account, ctx.sync.batch_size)
+            .unfinished_raw(Table::Tickets, ctx.sync.batch_size)
             .await?
             .iter()
             .filter_map(|r| serde_json::from_str(r).ok())
@@ -622,7 +621,7 @@ impl LiveAgent {
     async fn reconcile_conversations(&self, ctx: &mut StreamCtx, mut state: StreamState) -> Result<(), SyncError> {
         let started = Utc::now();
         tracing::info!(pipeline = %ctx.pipeline, "reconciling: listing every conversation id");
-        ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
+        ctx.seen_clear().await?;
         let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, 0);
         loop {
             ctx.check_shutdown()?;
@@ -632,7 +631,7 @@ impl LiveAgent {
                 Step::Done => break,
                 Step::Reread => continue,
                 Step::Page { next_offset } => {
-                    ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, keys.into_iter().flatten().collect()).await?;
+                    ctx.seen_add(keys.into_iter().flatten().collect()).await?;
                     pager.offset = next_offset;
                 }
             }

@@ -609,8 +609,8 @@ impl Liveforce {
         unit.batches.insert(0, (table, build(table, &changed)?));
         // Dimensions (small, listed whole): a record no longer listed is marked deleted.
         if spec.table.columns.iter().any(|(c, _)| *c == "deleted_at") {
-            ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
-            ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, ids).await?;
+            ctx.seen_clear().await?;
+            ctx.seen_add(ids).await?;
             unit.mark_missing = Some(table);
         }
         unit.quarantine = bad;
@@ -719,8 +719,8 @@ impl Liveforce {
             tracing::info!(pipeline = %ctx.pipeline, pass, "tickets were replied to while listing: reading the list again");
         }
         // Tickets the vendor no longer lists are marked deleted.
-        ctx.warehouse.clear_seen(&ctx.pipeline, &ctx.stream).await?;
-        ctx.warehouse.add_seen(&ctx.pipeline, &ctx.stream, seen.into_iter().collect()).await?;
+        ctx.seen_clear().await?;
+        ctx.seen_add(seen.into_iter().collect()).await?;
         let state = StreamState { version: 1, cursor: Some(Utc::now()), ..ctx.state.clone() };
         ctx.commit(LoadUnit { mark_missing: Some(Table::Tickets), state: Some(state), ..Default::default() }).await
     }
