@@ -163,12 +163,12 @@ pub async fn plan(
 ) -> Result<Plan, WarehouseError> {
     // A plan only reads: a warehouse that does not exist yet has nothing done (and is not created).
     let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
-    let infos: Vec<_> = sources::streams(p.source)
+    let infos: Vec<_> = sources::streams(p.kind())
         .into_iter()
         .filter(|s| p.streams.iter().any(|n| n == s.name) && s.mode != SyncMode::ChildOfChanged)
         .collect();
     let (streams, not_windowed): (Vec<_>, Vec<_>) =
-        infos.iter().map(|s| s.name.to_string()).partition(|n| sources::windowable(p.source, n));
+        infos.iter().map(|s| s.name.to_string()).partition(|n| sources::windowable(p.kind(), n));
     let windows = windows(from, to, size, p.timezone);
     let done_set = if warehouse.path().exists() { warehouse.backfill_done(&p.name).await? } else { Default::default() };
     let mut done = Vec::new();

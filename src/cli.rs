@@ -367,7 +367,7 @@ fn config_path(given: &Option<PathBuf>) -> Result<PathBuf> {
 /// pipeline's problems do not stop the others).
 fn load_partial(given: &Option<PathBuf>) -> Result<(Config, Vec<BrokenPipeline>)> {
     let path = config_path(given)?;
-    config::load_partial(&path).map_err(|e| anyhow!("{e}"))
+    sources::load_config_partial(&path).map_err(|e| anyhow!("{e}"))
 }
 
 /// One valid pipeline by name; a broken one says its problems, an unknown one lists the names.
@@ -448,7 +448,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Demo { dir, conversations, seed } => demo(&dir, conversations, seed).await,
         Command::Serve { bind, max_concurrent_runs, shutdown_deadline } => {
             let path = config_path(&given)?;
-            let config = config::load(&path).map_err(|e| anyhow!("{e}"))?;
+            let config = sources::load_config(&path).map_err(|e| anyhow!("{e}"))?;
             // SIGHUP (systemctl reload) reloads the configuration; it never stops the process.
             let reload = std::sync::Arc::new(tokio::sync::Notify::new());
             #[cfg(unix)]
@@ -765,7 +765,7 @@ fn stream_error(st: &desksync::pipeline::StreamSummary) -> String {
 /// `desksync validate`: every file and pipeline, offline.
 fn validate(given: &Option<PathBuf>) -> Result<ExitCode> {
     let path = config_path(given)?;
-    let config = match config::load(&path) {
+    let config = match sources::load_config(&path) {
         Ok(c) => c,
         Err(e) => {
             outln!("{e}");
@@ -783,7 +783,7 @@ fn validate(given: &Option<PathBuf>) -> Result<ExitCode> {
         outln!(
             "ok: {} — {} at {}, account {}, {} streams, {}",
             p.name,
-            p.source.name(),
+            p.source,
             desksync::http::redact_url(&p.base_url),
             p.account,
             p.streams.len(),
@@ -804,14 +804,14 @@ fn streams(given: &Option<PathBuf>, pipeline: Option<&str>, json: bool) -> Resul
     // With a configuration (given, or ./desksync.toml, or ./pipelines), it is validated first.
     let has_config = given.is_some() || Path::new("desksync.toml").exists() || Path::new("pipelines").is_dir();
     let problems = match has_config {
-        true => config::load(&config_path(given)?).err(),
+        true => sources::load_config(&config_path(given)?).err(),
         false => None,
     };
     let (kinds, selected): (Vec<SourceKind>, Option<Vec<String>>) = match pipeline {
         Some(name) => {
             let (config, broken) = load_partial(given)?;
             let p = pick(&config, &broken, name)?;
-            (vec![p.source], Some(p.streams.clone()))
+            (vec![p.kind()], Some(p.streams.clone()))
         }
         None => (SourceKind::ALL.to_vec(), None),
     };
@@ -877,9 +877,9 @@ fn validated(problems: Option<config::ConfigErrors>) -> ExitCode {
 
 /// A stream of `p`'s connector by name, or an error listing them.
 fn known_stream(p: &PipelineConfig, stream: &str) -> Result<()> {
-    let names = sources::stream_names(p.source);
+    let names = sources::stream_names(p.kind());
     if !names.contains(&stream) {
-        bail!("{} has no stream '{stream}' (its streams: {})", p.source.name(), names.join(", "));
+        bail!("{} has no stream '{stream}' (its streams: {})", p.source, names.join(", "));
     }
     Ok(())
 }
@@ -1004,11 +1004,11 @@ async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], y
             "pipelines {} and {} both load {} account '{}': their rows cannot be told apart; drop is refused",
             p.name,
             other.name,
-            p.source.name(),
+            p.source,
             p.account
         );
     }
-    let all = sources::streams(p.source);
+    let all = sources::streams(p.kind());
     let (tables, stream_filter, what) = if streams.is_empty() {
         (desksync::model::Table::all(), None, format!("pipeline {}", p.name))
     } else {
@@ -1047,7 +1047,7 @@ async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], y
             "would delete the {what}: rows of {} for {} account '{}', their state, ledger windows and lake \
              partitions. Nothing was deleted: add --yes",
             names.join(", "),
-            p.source.name(),
+            p.source,
             p.account
         );
         return Ok(ExitCode::FAILURE);
@@ -1059,11 +1059,11 @@ async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], y
     }
     let _lock = desksync::pipeline::PipelineLock::acquire(&config.warehouse_path, &p.name)?;
     wh.migrate().await?;
-    let stats = wh.drop_data(&p.name, p.source.name(), &p.account, tables.clone(), stream_filter).await?;
+    let stats = wh.drop_data(&p.name, p.source, &p.account, tables.clone(), stream_filter).await?;
     let mut lake_tables = 0;
     if config.settings.lake.enabled {
         for t in &tables {
-            if desksync::lake::drop_partitions(&config.lake_path, *t, p.source.name(), &p.account)? {
+            if desksync::lake::drop_partitions(&config.lake_path, *t, p.source, &p.account)? {
                 lake_tables += 1;
             }
         }
@@ -1109,7 +1109,7 @@ fn init(given: &Option<PathBuf>, vendor: &str, name: Option<&str>) -> Result<Exi
         bail!("{} exists already; choose another name or edit it", file.display());
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(&file, config::sample_pipeline(kind, name))
+    std::fs::write(&file, config::sample_pipeline(kind.spec(), name))
         .with_context(|| format!("writing {}", file.display()))?;
     let var = format!(
         "{}_{}",
@@ -1335,7 +1335,7 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
         600_000,
         Some(&sim.state.config.lz_password),
     )?;
-    let (config, _) = config::load_partial(&config_path).map_err(|e| anyhow!("{e}"))?;
+    let (config, _) = sources::load_config_partial(&config_path).map_err(|e| anyhow!("{e}"))?;
     let mut ok = true;
     let token = shutdown_token();
     for p in config.pipelines.iter().filter(|p| DEMO_PIPELINES.contains(&p.name.as_str())) {
@@ -1413,7 +1413,7 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: O
         line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow!("simulator said: {line}"))?.to_string();
     let result = async {
         let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", rate_limit.unwrap_or(6_000_000), None)?;
-        let config = config::load(&config_path).map_err(|e| anyhow!("{e}"))?;
+        let config = sources::load_config(&config_path).map_err(|e| anyhow!("{e}"))?;
         let p = &config.pipelines[0];
         outln!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");
         if let Some(r) = rate_limit {

@@ -9,6 +9,11 @@
 //! `api_key_file = "/run/secrets/liveagent"`. They are held in [`Secret`], whose `Debug` and
 //! `Display` print `***`.
 //!
+//! The configuration names no vendor: what it must know of a connector (its name, how it logs
+//! in, its streams, a section of its own such as `[liveforce]`, its sample file) it asks a
+//! [`ConnectorSpec`], and the caller passes the registered ones in
+//! (`sources::load_config` does).
+//!
 //! [`load`] gathers every problem of every file (unknown keys, bad values, missing secrets) and
 //! returns them together as [`ConfigErrors`]. Every field is documented where it is declared,
 //! with its default; the README's configuration reference is written from these comments. To add
@@ -21,8 +26,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-
-use crate::sources::SourceKind;
 
 /// A secret value (API key, password). Never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -113,24 +116,26 @@ impl Default for LakeSettings {
 pub struct PipelineFile {
     /// Pipeline name, used in state, run history and on the command line. Default: file stem.
     pub name: Option<String>,
-    /// Connector: `liveagent` (required; see `desksync streams`).
-    pub source: String,
+    /// Connector: `liveagent`, … (required; see `desksync streams`). The three required keys
+    /// are optional here so that a file missing one still has every other problem reported.
+    pub source: Option<String>,
     /// The account's API root, e.g. `https://acme.ladesk.com` (required).
-    pub base_url: String,
+    pub base_url: Option<String>,
     /// Account name stored in every row's `account` column (required; letters, digits, `-`, `_`).
-    pub account: String,
+    pub account: Option<String>,
     /// API key by reference: `${ENV_VAR}`. Either this or `api_key_file`.
     pub api_key: Option<String>,
     /// Path of a file holding the API key (trailing whitespace trimmed).
     pub api_key_file: Option<PathBuf>,
-    /// LiveZilla: the operator's login id (`p_user`); the operator needs API permission.
+    /// Connectors that log in: the login (see the connector's sample).
     pub username: Option<String>,
-    /// LiveZilla: the operator's password by reference (`${ENV_VAR}`). Either this or
-    /// `password_file`. Sent as its MD5 hex (`p_pass`), never logged.
+    /// Connectors that log in: the password by reference (`${ENV_VAR}`). Either this or
+    /// `password_file`. Never logged.
     pub password: Option<String>,
-    /// LiveZilla: path of a file holding the password.
+    /// Connectors that log in: path of a file holding the password.
     pub password_file: Option<PathBuf>,
-    /// LiveZilla: the password given is already its MD5 hex. Default: `false`.
+    /// Connectors that take the password as its MD5 hex: the password given is already that.
+    /// Default: `false`.
     #[serde(default)]
     pub password_is_md5: bool,
     /// Time zone the account reports its times in (IANA name). Default: `UTC`.
@@ -149,39 +154,50 @@ pub struct PipelineFile {
     pub http: HttpSettings,
     #[serde(default)]
     pub sync: SyncSettings,
-    /// Liveforce only: paths and paging of its list calls, which its documentation does not
-    /// give (see `desksync streams`: inferred parts are marked).
-    #[serde(default)]
-    pub liveforce: LiveforceSettings,
+    /// Every other top-level key: the connector's own section (its
+    /// [`ConnectorSpec::section`]), checked by the connector; anything else is an unknown key.
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, toml::Value>,
 }
 
-/// `[liveforce]` of a pipeline. The defaults follow the documented call's style
-/// (`/ticket/create`) and Perfex's paging; every one can be overridden.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct LiveforceSettings {
-    /// Name of the page-number parameter. Default: `page`.
-    pub page_param: String,
-    /// Name of the page-size parameter. Default: `per_page`.
-    pub per_page_param: String,
-    /// Rows asked per page (Perfex silently clamps to 100; desksync copes either way).
-    /// Default: `100`.
-    pub per_page: usize,
-    /// Path overrides by call name (`tickets`, `ticket_details`, `ticket_statuses`, `staff`,
-    /// `call_logs`, `leads`, `lead_notes`, `leads_by_status`, `leads_summary`, `deals`,
-    /// `deal_sources`, `deal_stages`, `deal_services`); `{id}` stands for the record's id.
-    pub paths: std::collections::BTreeMap<String, String>,
+/// How a connector authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// An API key: `api_key` / `api_key_file`.
+    ApiKey,
+    /// `username` and `password` / `password_file`; `md5`: the vendor takes the password's MD5
+    /// hex (kept as that; `password_is_md5` says it is given so already).
+    Password { md5: bool },
 }
 
-impl Default for LiveforceSettings {
-    fn default() -> Self {
-        LiveforceSettings {
-            page_param: "page".into(),
-            per_page_param: "per_page".into(),
-            per_page: 100,
-            paths: Default::default(),
-        }
+/// A stream as configuration sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSpec {
+    pub name: &'static str,
+    /// Selected when a pipeline does not list its streams.
+    pub default_on: bool,
+    /// Read with each changed record of this stream: selecting one without it loads nothing.
+    pub parent: Option<&'static str>,
+}
+
+/// What configuration needs to know of a connector. Each vendor implements it in its folder;
+/// the registry (`sources::CONNECTORS`) lists them.
+pub trait ConnectorSpec: Sync {
+    /// The `source = "…"` value.
+    fn name(&self) -> &'static str;
+    fn login(&self) -> Login;
+    fn streams(&self) -> Vec<StreamSpec>;
+    /// The name of a top-level table of its own in a pipeline file (`[liveforce]`), if any.
+    fn section(&self) -> Option<&'static str> {
+        None
     }
+    /// Problems of that section, as (key below it, message).
+    fn check_section(&self, _section: &toml::Value) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// The top of the file `desksync init` writes (required keys, secrets as references) and
+    /// what follows the common keys (its section, commented).
+    fn sample(&self, name: &str) -> (String, String);
 }
 
 fn default_tz() -> String {
@@ -305,17 +321,18 @@ impl Default for SyncSettings {
 
 /// The pipeline file `desksync init` writes for `kind`: the required keys set (secrets as
 /// references), every other key commented out at its default, each with what it does.
-pub fn sample_pipeline(kind: SourceKind, name: &str) -> String {
+pub fn sample_pipeline(kind: &dyn ConnectorSpec, name: &str) -> String {
     let h = HttpSettings::default();
     let s = SyncSettings::default();
     let d = |d: Duration| humantime::format_duration(d).to_string();
-    let defaults = crate::sources::default_stream_names(kind);
+    let defaults: Vec<&str> = kind.streams().iter().filter(|s| s.default_on).map(|s| s.name).collect();
+    let (head, tail) = kind.sample(name);
     let mut out = format!(
         "# Pipeline {name}: a {} account. Written by `desksync init`; every key is described in\n\
          # README.md#configuration. Commented keys show their defaults. Check it with `desksync validate`.\n\n",
         kind.name()
     );
-    out.push_str(&crate::sources::sample_head(kind, name));
+    out.push_str(&head);
     out.push_str(&format!(
         "# name = \"{name}\"                 # the pipeline's name (default: the file name)\n\
          # filter_timezone = \"UTC\"          # the zone the API reads filter values in\n\
@@ -371,7 +388,7 @@ pub fn sample_pipeline(kind: SourceKind, name: &str) -> String {
         d(s.window),
         d(s.chats_reread)
     ));
-    out.push_str(crate::sources::sample_tail(kind));
+    out.push_str(&tail);
     out
 }
 
@@ -380,14 +397,16 @@ pub fn sample_pipeline(kind: SourceKind, name: &str) -> String {
 pub struct PipelineConfig {
     pub name: String,
     pub file: PathBuf,
-    pub source: SourceKind,
+    /// The connector's name (`sources::SourceKind::from_name` finds it in the registry).
+    pub source: &'static str,
     pub base_url: reqwest::Url,
     pub account: String,
-    /// The credential: LiveAgent's API key; LiveZilla's password as MD5 hex.
+    /// The credential: the API key, or the password (as its MD5 hex where the connector asks).
     pub api_key: Secret,
-    /// LiveZilla's operator login id; Liveforce's Basic-auth user.
+    /// The login, for connectors that log in.
     pub username: Option<String>,
-    pub liveforce: LiveforceSettings,
+    /// The connector's own section, checked by it (`None`: not given).
+    pub section: Option<toml::Value>,
     pub timezone: chrono_tz::Tz,
     pub filter_timezone: chrono_tz::Tz,
     pub streams: Vec<String>,
@@ -549,8 +568,8 @@ pub struct BrokenPipeline {
 /// Load `desksync.toml` (optional: defaults when absent) and every `*.toml` in the pipelines
 /// directory. Relative paths are resolved against the directory of `config_path`. Any problem
 /// in any file is an error: what `serve`, its reloads and `validate` use.
-pub fn load(config_path: &Path) -> Result<Config, ConfigErrors> {
-    let (config, broken) = load_partial(config_path)?;
+pub fn load(config_path: &Path, connectors: &[&dyn ConnectorSpec]) -> Result<Config, ConfigErrors> {
+    let (config, broken) = load_partial(config_path, connectors)?;
     if broken.is_empty() {
         Ok(config)
     } else {
@@ -562,7 +581,10 @@ pub fn load(config_path: &Path) -> Result<Config, ConfigErrors> {
 /// back with the broken ones and their problems (what `desksync run` uses, so a missing
 /// `${VAR}` of one account does not stop every other account's sync). Problems of
 /// `desksync.toml` itself or an unreadable pipelines directory are still errors.
-pub fn load_partial(config_path: &Path) -> Result<(Config, Vec<BrokenPipeline>), ConfigErrors> {
+pub fn load_partial(
+    config_path: &Path,
+    connectors: &[&dyn ConnectorSpec],
+) -> Result<(Config, Vec<BrokenPipeline>), ConfigErrors> {
     let mut problems = Vec::new();
     let base = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let settings: Settings = if config_path.exists() {
@@ -594,7 +616,7 @@ pub fn load_partial(config_path: &Path) -> Result<(Config, Vec<BrokenPipeline>),
         let prefix = format!("DESKSYNC_PIPELINE_{}", stem.to_uppercase().replace('-', "_"));
         let mut mine = Vec::new();
         let valid = read_file::<PipelineFile>(&file, &prefix, &mut mine)
-            .and_then(|raw| validate_pipeline(&file, &stem, raw, &base, &mut mine));
+            .and_then(|raw| validate_pipeline(&file, &stem, raw, &base, connectors, &mut mine));
         if let Some(p) = &valid
             && let Some(prev) = names.get(&p.name)
         {
@@ -635,6 +657,7 @@ fn validate_pipeline(
     stem: &str,
     raw: PipelineFile,
     base: &Path,
+    connectors: &[&dyn ConnectorSpec],
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<PipelineConfig> {
     let before = problems.len();
@@ -646,32 +669,56 @@ fn validate_pipeline(
     if !valid_ident(&name) {
         bad("name", format!("'{name}' must be letters, digits, '-' or '_'"));
     }
-    if !valid_ident(&raw.account) {
-        bad("account", format!("'{}' must be letters, digits, '-' or '_'", raw.account));
+    let required = |key: &str, v: &Option<String>, example: &str, bad: &mut dyn FnMut(&str, String)| {
+        if v.is_none() {
+            bad(key, format!("missing: this key is required (e.g. {key} = \"{example}\")"));
+        }
+        v.clone().unwrap_or_default()
+    };
+    let raw_source = required("source", &raw.source, "liveagent", &mut bad);
+    let raw_base_url = required("base_url", &raw.base_url, "https://acme.example.com", &mut bad);
+    let raw_account = required("account", &raw.account, "acme", &mut bad);
+    if raw.account.is_some() && !valid_ident(&raw_account) {
+        bad("account", format!("'{raw_account}' must be letters, digits, '-' or '_'"));
     }
-    let source = SourceKind::from_name(&raw.source);
-    if source.is_none() {
-        let known: Vec<&str> = SourceKind::ALL.iter().map(|k| k.name()).collect();
-        bad("source", format!("unknown source '{}' (known: {})", raw.source, known.join(", ")));
+    let source: Option<&dyn ConnectorSpec> = connectors.iter().copied().find(|c| c.name() == raw_source);
+    if source.is_none() && raw.source.is_some() {
+        let known: Vec<&str> = connectors.iter().map(|k| k.name()).collect();
+        bad("source", format!("unknown source '{raw_source}' (known: {})", known.join(", ")));
     }
-    let base_url = match reqwest::Url::parse(&raw.base_url) {
+    // Top-level keys no field took: the connector's own section, else unknown.
+    let mut section = None;
+    for (key, value) in &raw.sections {
+        match source.and_then(|c| c.section().filter(|s| s == key).map(|_| c)) {
+            Some(c) => {
+                for (k, m) in c.check_section(value) {
+                    bad(&format!("{key}.{k}"), m);
+                }
+                section = Some(value.clone());
+            }
+            None => bad(key, "unknown key".into()),
+        }
+    }
+    let base_url = match reqwest::Url::parse(&raw_base_url) {
+        _ if raw.base_url.is_none() => None,
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
         Ok(_) => {
-            bad("base_url", format!("'{}' must be an http(s) URL with a host", raw.base_url));
+            bad("base_url", format!("'{raw_base_url}' must be an http(s) URL with a host"));
             None
         }
         Err(e) => {
-            bad("base_url", format!("'{}' is not a URL: {e}", raw.base_url));
+            bad("base_url", format!("'{raw_base_url}' is not a URL: {e}"));
             None
         }
     };
-    // The credential: LiveAgent's API key, or LiveZilla's password (kept as its MD5 hex,
-    // which is what the API takes).
-    let livezilla = source == Some(SourceKind::LiveZilla);
-    let uses_password = livezilla || source == Some(SourceKind::Liveforce);
-    let (key_name, file_name, reference, secret_file) = if uses_password {
+    // The credential: an API key, or a password (kept as its MD5 hex where the connector takes
+    // that).
+    let login = source.map(|c| c.login()).unwrap_or(Login::ApiKey);
+    let md5 = login == Login::Password { md5: true };
+    let logins: Vec<&str> = connectors.iter().filter(|c| c.login() != Login::ApiKey).map(|c| c.name()).collect();
+    let (key_name, file_name, reference, secret_file) = if login != Login::ApiKey {
         if raw.api_key.is_some() || raw.api_key_file.is_some() {
-            bad("api_key", format!("{} authenticates with username and password, not an API key", raw.source));
+            bad("api_key", format!("{raw_source} authenticates with username and password, not an API key"));
         }
         if raw.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
             bad("username", "missing: the login the API accepts".into());
@@ -682,14 +729,14 @@ fn validate_pipeline(
             [("username", raw.username.is_some()), ("password", raw.password.is_some() || raw.password_file.is_some())]
         {
             if given {
-                bad(key, format!("only livezilla and liveforce pipelines take {key}"));
+                bad(key, format!("only {} pipelines take {key}", logins.join(" and ")));
             }
         }
         ("api_key", "api_key_file", &raw.api_key, &raw.api_key_file)
     };
     // The example a message gives: LIVEAGENT_API_KEY, LIVEZILLA_PASSWORD, ...
     let example_var =
-        format!("{}_{}", raw.source.to_ascii_uppercase().replace('-', "_"), key_name.to_ascii_uppercase());
+        format!("{}_{}", raw_source.to_ascii_uppercase().replace('-', "_"), key_name.to_ascii_uppercase());
     let secret = match (reference, secret_file) {
         (Some(_), Some(_)) => {
             bad(key_name, format!("give {key_name} or {file_name}, not both"));
@@ -725,18 +772,18 @@ fn validate_pipeline(
         }
     };
     let api_key = match secret {
-        Some(_) if raw.password_is_md5 && !livezilla => {
-            bad("password_is_md5", "only livezilla takes an MD5 password".into());
+        Some(_) if raw.password_is_md5 && !md5 => {
+            bad("password_is_md5", format!("{raw_source} does not take an MD5 password"));
             None
         }
-        Some(s) if livezilla && raw.password_is_md5 => {
+        Some(s) if md5 && raw.password_is_md5 => {
             let hex = s.expose().trim().to_ascii_lowercase();
             if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
                 bad("password_is_md5", "the password is not 32 hex digits".into());
             }
             Some(Secret::new(&hex))
         }
-        Some(s) if livezilla => {
+        Some(s) if md5 => {
             use md5::Digest;
             let digest = md5::Md5::digest(s.expose().as_bytes());
             Some(Secret::new(digest.iter().map(|b| format!("{b:02x}")).collect::<String>()))
@@ -754,7 +801,8 @@ fn validate_pipeline(
     let filter_timezone = tz("filter_timezone", &raw.filter_timezone, &mut bad);
     let streams = match (source, &raw.streams) {
         (Some(kind), Some(list)) => {
-            let known = crate::sources::stream_names(kind);
+            let specs = kind.streams();
+            let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
             for s in list {
                 if !known.contains(&s.as_str()) {
                     bad("streams", format!("unknown stream '{s}' for {} (known: {})", kind.name(), known.join(", ")));
@@ -764,7 +812,7 @@ fn validate_pipeline(
                 bad("streams", "empty: list at least one stream, or remove the key for all".into());
             }
             for s in list {
-                if let Some(parent) = crate::sources::stream(kind, s).and_then(|i| i.parent)
+                if let Some(parent) = specs.iter().find(|i| i.name == s).and_then(|i| i.parent)
                     && !list.iter().any(|x| x == parent)
                 {
                     bad(
@@ -777,7 +825,7 @@ fn validate_pipeline(
             }
             list.clone()
         }
-        (Some(kind), None) => crate::sources::default_stream_names(kind).iter().map(|s| s.to_string()).collect(),
+        (Some(kind), None) => kind.streams().iter().filter(|s| s.default_on).map(|s| s.name.to_string()).collect(),
         (None, _) => Vec::new(),
     };
     if let Some(s) = &raw.schedule {
@@ -809,18 +857,6 @@ fn validate_pipeline(
     if s.stream_concurrency == 0 {
         bad("sync.stream_concurrency", "must be at least 1".into());
     }
-    let lf = &raw.liveforce;
-    if lf.per_page == 0 {
-        bad("liveforce.per_page", "must be at least 1".into());
-    }
-    for (call, path) in &lf.paths {
-        if !crate::sources::liveforce::CALLS.iter().any(|(c, _)| c == call) {
-            let known: Vec<&str> = crate::sources::liveforce::CALLS.iter().map(|(c, _)| *c).collect();
-            bad(&format!("liveforce.paths.{call}"), format!("unknown call (known: {})", known.join(", ")));
-        } else if !path.starts_with('/') {
-            bad(&format!("liveforce.paths.{call}"), format!("'{path}' must start with /"));
-        }
-    }
     if s.message_concurrency == 0 {
         bad("sync.message_concurrency", "must be at least 1".into());
     }
@@ -840,12 +876,12 @@ fn validate_pipeline(
     Some(PipelineConfig {
         name,
         file: file.into(),
-        source: source?,
+        source: source?.name(),
         base_url: base_url?,
-        account: raw.account,
+        account: raw_account,
         api_key: api_key?,
         username: raw.username.clone(),
-        liveforce: raw.liveforce.clone(),
+        section,
         timezone: timezone?,
         filter_timezone: filter_timezone?,
         streams,

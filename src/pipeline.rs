@@ -200,7 +200,7 @@ pub async fn run_pipeline_observed(
         let _ = pr.http.set(source.http().counters.clone());
     }
     let mut infos: Vec<_> =
-        sources::streams(p.source).into_iter().filter(|s| p.streams.iter().any(|n| n == s.name)).collect();
+        sources::streams(p.kind()).into_iter().filter(|s| p.streams.iter().any(|n| n == s.name)).collect();
     infos.sort_by_key(|s| s.order);
     let runnable: Vec<_> = infos.iter().filter(|i| i.mode != SyncMode::ChildOfChanged).cloned().collect();
     if let Some(pr) = &progress {

@@ -219,7 +219,7 @@ pub async fn serve(
             continue;
         };
         tracing::info!(path = %path.display(), "reloading the configuration (SIGHUP)");
-        match crate::config::load(path) {
+        match crate::sources::load_config(path) {
             Ok(new) if !scheduled(&new).is_empty() => {
                 let old = shared.config.lock().expect("config lock").clone();
                 let names = |c: &Config| c.pipelines.iter().map(|p| p.name.clone()).collect::<Vec<_>>();

@@ -59,7 +59,7 @@ impl StreamCtx {
         StreamCtx {
             pipeline: p.name.clone(),
             stream: stream.to_string(),
-            source: p.source.name(),
+            source: p.source,
             account: p.account.clone(),
             run_id: run_id.to_string(),
             selected: p.streams.clone(),

@@ -15,11 +15,40 @@ pub mod liveagent;
 pub mod liveforce;
 pub mod livezilla;
 
-use crate::config::PipelineConfig;
+use crate::config::{Config, ConfigErrors, ConnectorSpec, PipelineConfig, StreamSpec};
 use crate::engine::StreamCtx;
 use crate::error::SyncError;
 use crate::http::HttpClient;
 use crate::model::Table;
+
+/// What configuration needs to know of each connector, in the order `SourceKind::ALL` has them.
+pub static CONNECTORS: &[&dyn ConnectorSpec] =
+    &[&liveagent::settings::SPEC, &livezilla::settings::SPEC, &liveforce::settings::SPEC];
+
+/// The configuration at `path`, validated against the registered connectors (see
+/// [`crate::config::load`]).
+pub fn load_config(path: &std::path::Path) -> Result<Config, ConfigErrors> {
+    crate::config::load(path, CONNECTORS)
+}
+
+/// [`load_config`], with broken pipelines set aside (see [`crate::config::load_partial`]).
+pub fn load_config_partial(
+    path: &std::path::Path,
+) -> Result<(Config, Vec<crate::config::BrokenPipeline>), ConfigErrors> {
+    crate::config::load_partial(path, CONNECTORS)
+}
+
+impl PipelineConfig {
+    /// The pipeline's connector.
+    pub fn kind(&self) -> SourceKind {
+        SourceKind::from_name(self.source).expect("configuration validates the source against the registry")
+    }
+}
+
+/// A connector's streams as configuration sees them.
+pub fn stream_specs(kind: SourceKind) -> Vec<StreamSpec> {
+    streams(kind).iter().map(|s| StreamSpec { name: s.name, default_on: s.default_on, parent: s.parent }).collect()
+}
 
 /// The vendors desksync can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +71,11 @@ impl SourceKind {
 
     pub fn from_name(s: &str) -> Option<SourceKind> {
         SourceKind::ALL.iter().copied().find(|k| k.name() == s)
+    }
+
+    /// What configuration knows of it.
+    pub fn spec(self) -> &'static dyn ConnectorSpec {
+        CONNECTORS.iter().copied().find(|c| c.name() == self.name()).expect("every kind is registered")
     }
 }
 
@@ -122,55 +156,6 @@ pub fn stream_names(kind: SourceKind) -> Vec<&'static str> {
     streams(kind).iter().map(|s| s.name).collect()
 }
 
-/// The vendor-specific top of a pipeline file `desksync init` writes: where the account is and
-/// how it authenticates (secrets by reference), each key with a comment.
-pub fn sample_head(kind: SourceKind, name: &str) -> String {
-    match kind {
-        SourceKind::LiveAgent => format!(
-            "source = \"liveagent\"\n\
-             base_url = \"https://{name}.ladesk.com\"        # your account's address; the API lives under /api\n\
-             account = \"{name}\"                            # stored in every row's `account` column\n\
-             api_key = \"${{LIVEAGENT_API_KEY}}\"           # by reference only; or: api_key_file = \"/run/secrets/liveagent\"\n\
-             timezone = \"UTC\"                             # the zone the account reports times in (old accounts: America/Phoenix)\n"
-        ),
-        SourceKind::LiveZilla => format!(
-            "source = \"livezilla\"\n\
-             base_url = \"https://chat.example.com/livezilla\"   # the folder that holds api/v2/api.php\n\
-             account = \"{name}\"                                # stored in every row's `account` column\n\
-             username = \"apiadmin\"                             # an operator with API permission\n\
-             password = \"${{LIVEZILLA_PASSWORD}}\"              # by reference only; or: password_file = \"/run/secrets/livezilla\"\n\
-             # password_is_md5 = false                           # true when the value above is already the MD5 hex\n\
-             timezone = \"UTC\"                                  # the server's zone (chat transcripts carry local times)\n"
-        ),
-        SourceKind::Liveforce => format!(
-            "source = \"liveforce\"\n\
-             base_url = \"https://crm.example.com/api\"   # where POST /ticket/create answers\n\
-             account = \"{name}\"                         # stored in every row's `account` column\n\
-             username = \"api-user\"                      # HTTP Basic user\n\
-             password = \"${{LIVEFORCE_PASSWORD}}\"       # by reference only; or: password_file = \"/run/secrets/liveforce\"\n\
-             timezone = \"UTC\"                           # Perfex dates are server-local: the server's zone\n"
-        ),
-    }
-}
-
-/// The vendor-specific tail of a sample pipeline file (commented sections), if any.
-pub fn sample_tail(kind: SourceKind) -> &'static str {
-    match kind {
-        SourceKind::Liveforce => {
-            "\n# The list calls are not documented: these are desksync's inferred defaults; override any of\n\
-             # them if your server differs (`desksync streams` marks every inferred call).\n\
-             [liveforce]\n\
-             # per_page = 100                               # rows asked per page (Perfex clamps to 100)\n\
-             # page_param = \"page\"                         # name of the page-number parameter\n\
-             # per_page_param = \"per_page\"                 # name of the page-size parameter\n\
-             # paths.tickets = \"/ticket/list\"              # any call's path: tickets, ticket_details, ticket_statuses,\n\
-             #                                              # staff, call_logs, leads, lead_notes, leads_by_status,\n\
-             #                                              # leads_summary, deals, deal_sources, deal_stages, deal_services\n"
-        }
-        _ => "",
-    }
-}
-
 /// Whether a backfill can load `stream` window by window (its API filters by a date range).
 /// The others (small dimensions, lists without date filters) are brought up to date by `run`.
 pub fn windowable(kind: SourceKind, stream: &str) -> bool {
@@ -189,7 +174,7 @@ pub fn default_stream_names(kind: SourceKind) -> Vec<&'static str> {
 /// The HTTP client of a pipeline: the connector's authentication and error decoding over the
 /// pipeline's `[http]` settings.
 pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
-    match cfg.source {
+    match cfg.kind() {
         SourceKind::LiveAgent => liveagent::http_client(cfg),
         SourceKind::LiveZilla => livezilla::http_client(cfg),
         SourceKind::Liveforce => liveforce::http_client(cfg),
@@ -205,7 +190,7 @@ pub enum Source {
 
 impl Source {
     pub fn new(cfg: &PipelineConfig, http: HttpClient) -> Source {
-        match cfg.source {
+        match cfg.kind() {
             SourceKind::LiveAgent => Source::LiveAgent(liveagent::LiveAgent::new(cfg, http)),
             SourceKind::LiveZilla => Source::LiveZilla(livezilla::LiveZilla::new(cfg, http)),
             SourceKind::Liveforce => Source::Liveforce(liveforce::Liveforce::new(cfg, http)),

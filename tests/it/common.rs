@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use arrow::util::display::array_value_to_string;
-use desksync::config::{self, Config};
+use desksync::config::Config;
 use desksync::pipeline::{RunSummary, run_pipeline};
 use desksync::simulator::{SimConfig, Simulator};
 use desksync::warehouse::Warehouse;
@@ -111,7 +111,7 @@ impl Env {
     }
 
     pub fn config(&self) -> Config {
-        config::load(&self.config_path).unwrap_or_else(|e| panic!("{e}"))
+        desksync::sources::load_config(&self.config_path).unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub async fn run(&self) -> RunSummary {

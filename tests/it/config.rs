@@ -1,7 +1,5 @@
 //! Configuration errors are all reported at once, with file and key; secrets never print.
 
-use desksync::config;
-
 #[test]
 fn bad_config_lists_every_problem() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +27,7 @@ lookbak = "1h"
         "source = \"zendesk\"\nbase_url = \"https://x.example\"\naccount = \"b\"\napi_key = \"${DESKSYNC_TEST_UNSET_VARIABLE}\"\n",
     )
     .unwrap();
-    let err = config::load(&dir.path().join("desksync.toml")).unwrap_err();
+    let err = desksync::sources::load_config(&dir.path().join("desksync.toml")).unwrap_err();
     let text = err.to_string();
     let expect = [
         ("broken.toml", "base_url"),
@@ -65,7 +63,7 @@ fn valid_config_loads_with_documented_defaults() {
         "source = \"liveagent\"\nbase_url = \"https://acme.ladesk.com\"\naccount = \"acme\"\napi_key_file = \"key\"\ntimezone = \"America/Phoenix\"\n",
     )
     .unwrap();
-    let cfg = config::load(&dir.path().join("desksync.toml")).unwrap();
+    let cfg = desksync::sources::load_config(&dir.path().join("desksync.toml")).unwrap();
     let p = cfg.pipeline("acme-support").unwrap();
     assert_eq!(p.api_key.expose(), "k-123");
     assert_eq!(p.http.rate_limit_per_minute, 180);
@@ -167,7 +165,7 @@ fn every_sample_pipeline_in_the_repository_is_valid() {
         n += 1;
     }
     std::fs::write(dir.path().join("secret"), "s3cret").unwrap();
-    let cfg = config::load(&dir.path().join("desksync.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = desksync::sources::load_config(&dir.path().join("desksync.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.pipelines.len(), n);
     assert!(n >= 3, "one sample per vendor");
 }
@@ -188,7 +186,7 @@ fn problems_name_the_environment_variable_the_cron_hint_and_the_vendor_s_secret(
     );
     // SAFETY: only this test reads this variable.
     unsafe { std::env::set_var("DESKSYNC_PIPELINE_P__HTTP__RATE_LIMT", "5") };
-    let err = config::load(&path).unwrap_err();
+    let err = desksync::sources::load_config(&path).unwrap_err();
     unsafe { std::env::remove_var("DESKSYNC_PIPELINE_P__HTTP__RATE_LIMT") };
     let text = err.to_string();
     assert!(text.contains("environment variable DESKSYNC_PIPELINE_P__HTTP__RATE_LIMT"), "{text}");
@@ -201,7 +199,7 @@ fn problems_name_the_environment_variable_the_cron_hint_and_the_vendor_s_secret(
         let (_d, path) = one_pipeline(&format!(
             "source = \"liveagent\"\nbase_url = \"https://a.example\"\naccount = \"a\"\napi_key = \"${{X}}\"\nschedule = \"{schedule}\"\n"
         ));
-        let text = config::load(&path).unwrap_err().to_string();
+        let text = desksync::sources::load_config(&path).unwrap_err().to_string();
         assert!(text.contains(expect), "{schedule}: {text}");
     }
 
@@ -209,7 +207,7 @@ fn problems_name_the_environment_variable_the_cron_hint_and_the_vendor_s_secret(
     let (_d, path) = one_pipeline(
         "source = \"livezilla\"\nbase_url = \"https://a.example\"\naccount = \"a\"\nusername = \"u\"\npassword = \"hunter2\"\n",
     );
-    let text = config::load(&path).unwrap_err().to_string();
+    let text = desksync::sources::load_config(&path).unwrap_err().to_string();
     assert!(text.contains("${LIVEZILLA_PASSWORD}") && text.contains("password_file"), "{text}");
     assert!(!text.contains("LIVEAGENT") && !text.contains("hunter2"), "{text}");
 
@@ -217,7 +215,7 @@ fn problems_name_the_environment_variable_the_cron_hint_and_the_vendor_s_secret(
     let (_d, path) = one_pipeline(
         "source = \"liveforce\"\nbase_url = \"https://a.example\"\naccount = \"a\"\nusername = \"u\"\npassword_file = \"k\"\nstreams = [\"ticket_messages\"]\n",
     );
-    let text = config::load(&path).unwrap_err().to_string();
+    let text = desksync::sources::load_config(&path).unwrap_err().to_string();
     assert!(text.contains("'ticket_messages' is read with each changed record of 'tickets'"), "{text}");
 }
 
@@ -232,10 +230,29 @@ fn one_broken_pipeline_leaves_the_others_runnable() {
         "source = \"liveagent\"\nbase_url = \"https://b.example\"\naccount = \"b\"\napi_key_file = \"k\"\n",
     )
     .unwrap();
-    assert!(config::load(&path).is_err(), "the strict load refuses");
-    let (cfg, broken) = config::load_partial(&path).unwrap();
+    assert!(desksync::sources::load_config(&path).is_err(), "the strict load refuses");
+    let (cfg, broken) = desksync::sources::load_config_partial(&path).unwrap();
     assert_eq!(cfg.pipelines.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["good"]);
     assert_eq!(broken.len(), 1);
     assert_eq!(broken[0].name, "p");
     assert!(broken[0].problems[0].to_string().contains("DESKSYNC_TEST_NEVER_SET"));
+}
+
+#[test]
+fn a_connector_s_own_section_is_checked_by_the_connector() {
+    // Liveforce's [liveforce]: a typo inside it is named with its path; a bad path is refused.
+    let (_d, path) = one_pipeline(
+        "source = \"liveforce\"\nbase_url = \"https://a.example\"\naccount = \"a\"\nusername = \"u\"\npassword = \"${X}\"\n\
+         [liveforce]\nper_pgae = 5\npaths.tickets = \"ticket/list\"\npaths.nope = \"/x\"\n",
+    );
+    let text = desksync::sources::load_config(&path).unwrap_err().to_string();
+    assert!(text.contains("liveforce.per_pgae: unknown key"), "{text}");
+    assert!(text.contains("liveforce.paths.tickets: 'ticket/list' must start with /"), "{text}");
+    assert!(text.contains("liveforce.paths.nope: unknown call"), "{text}");
+    // The same section in a LiveAgent pipeline is just an unknown key.
+    let (_d, path) = one_pipeline(
+        "source = \"liveagent\"\nbase_url = \"https://a.example\"\naccount = \"a\"\napi_key = \"${X}\"\n[liveforce]\nper_page = 5\n",
+    );
+    let text = desksync::sources::load_config(&path).unwrap_err().to_string();
+    assert!(text.contains("p.toml: liveforce: unknown key"), "{text}");
 }

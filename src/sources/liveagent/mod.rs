@@ -33,6 +33,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 pub mod catalog;
+pub mod settings;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;

@@ -23,6 +23,8 @@
 //! row with `merged_into`, and their messages are not read (they live on the surviving ticket).
 //! Dates are the server's local `Y-m-d H:i:s`, read in the pipeline's `timezone`.
 
+pub mod settings;
+
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -425,12 +427,12 @@ fn dedup_rows(table: Table, rows: Vec<Row>) -> Vec<Row> {
 
 pub struct Liveforce {
     pub http: HttpClient,
-    settings: crate::config::LiveforceSettings,
+    settings: settings::LiveforceSettings,
 }
 
 impl Liveforce {
     pub fn new(cfg: &PipelineConfig, http: HttpClient) -> Liveforce {
-        Liveforce { http, settings: cfg.liveforce.clone() }
+        Liveforce { http, settings: settings::LiveforceSettings::from_section(cfg.section.as_ref()) }
     }
 
     fn path(&self, call: &str, id: Option<&str>) -> String {

@@ -35,6 +35,8 @@
 //! Chats are listed only once archived: windows by `p_start_after`/`p_start_before`, re-reading
 //! the last `sync.chats_reread` (2 days) every run.
 
+pub mod settings;
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
