@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use desksync::config::{self, BrokenPipeline, Config, PipelineConfig};
 use desksync::error::WarehouseError;
 use desksync::pipeline::{RunProgress, RunStatus, RunSummary, run_pipeline, run_pipeline_observed};
-use desksync::simulator::{SimConfig, Simulator};
+use desksync::simulator::{DemoPipeline, SimConfig, Simulator};
 use desksync::sources::{self, Source, SourceKind};
 use desksync::warehouse::Warehouse;
 use tokio_util::sync::CancellationToken;
@@ -177,8 +177,8 @@ enum Command {
     /// `lf-admin:sim-liveforce-pass`).
     Simulate {
         /// Accepted for scripts written against older versions; every vendor is served.
-        #[arg(long, value_enum, default_value_t = Vendor::All, hide = true)]
-        vendor: Vendor,
+        #[arg(long, hide = true)]
+        vendor: Option<String>,
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 8089)]
         port: u16,
@@ -187,10 +187,10 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// The API key the simulator accepts.
-        #[arg(long, default_value = "sim-liveagent-key")]
+        #[arg(long, default_value_t = SimConfig::default().api_key)]
         api_key: String,
         /// The password of LiveZilla operator `apiadmin`.
-        #[arg(long, default_value = "sim-livezilla-pass")]
+        #[arg(long, default_value_t = SimConfig::default().lz_password)]
         lz_password: String,
         /// Time zone the simulated account reports times in.
         #[arg(long, default_value = "UTC")]
@@ -250,14 +250,6 @@ enum StateAction {
         #[arg(long)]
         stream: Option<String>,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Vendor {
-    All,
-    Liveagent,
-    Livezilla,
-    Liveforce,
 }
 
 /// Whether stderr carries JSON lines (`--log-format json`).
@@ -602,9 +594,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             .with_context(|| format!("binding 127.0.0.1:{port}"))?;
             outln!("listening on {}", sim.base_url());
             notice(&format!(
-                "simulator with {conversations} conversations (seed {seed}): LiveAgent API v1 at {0}/api/…, \
-                 LiveZilla API v2 at {0}/api/v2/api.php, Liveforce at {0}/ticket/… (Basic lf-admin); Ctrl-C to stop",
-                sim.base_url()
+                "simulator with {conversations} conversations (seed {seed}): {}; Ctrl-C to stop",
+                desksync::simulator::describe(&sim.base_url())
             ));
             sim.run_until_ctrl_c().await;
             Ok(ExitCode::SUCCESS)
@@ -634,7 +625,7 @@ async fn run(given: &Option<PathBuf>, names: &[String]) -> Result<ExitCode> {
                 .pipelines_dir
                 .clone()
                 .unwrap_or_else(|| config_path(given).unwrap_or_default().with_file_name("pipelines"));
-            bail!("no pipelines configured in {} (`desksync init liveagent NAME` writes one)", dir.display());
+            bail!("no pipelines configured in {} (`desksync init VENDOR NAME` writes one)", dir.display());
         }
     } else {
         for n in names {
@@ -777,7 +768,7 @@ fn validate(given: &Option<PathBuf>) -> Result<ExitCode> {
         outln!("problem: {p}");
     }
     if config.pipelines.is_empty() {
-        outln!("no pipelines configured (`desksync init liveagent NAME` writes one)");
+        outln!("no pipelines configured (`desksync init VENDOR NAME` writes one)");
     }
     for p in &config.pipelines {
         outln!(
@@ -1114,7 +1105,7 @@ fn init(given: &Option<PathBuf>, vendor: &str, name: Option<&str>) -> Result<Exi
     let var = format!(
         "{}_{}",
         kind.name().to_ascii_uppercase(),
-        if kind == SourceKind::LiveAgent { "API_KEY" } else { "PASSWORD" }
+        if kind.spec().login() == config::Login::ApiKey { "API_KEY" } else { "PASSWORD" }
     );
     outln!("wrote {}", file.display());
     outln!(
@@ -1243,77 +1234,18 @@ fn claim_dir(dir: &Path, who: &str) -> Result<()> {
     }
 }
 
-/// The pipelines the demo writes (it runs only these, whatever else the directory holds).
-const DEMO_PIPELINES: [&str; 3] = ["liveagent-demo", "livezilla-demo", "liveforce-demo"];
-
-/// Write a demo/bench configuration pointing at a simulator.
-fn write_sim_config(
-    dir: &Path,
-    base_url: &str,
-    api_key: &str,
-    rate_per_minute: u32,
-    livezilla_password: Option<&str>,
-) -> Result<PathBuf> {
-    let demo = livezilla_password.is_some();
-    claim_dir(dir, if demo { "desksync demo" } else { "desksync bench" })?;
+/// Write the configuration of a demo or bench (`who`) in `dir`: `desksync.toml` and `pipelines`.
+fn write_sim_config(dir: &Path, who: &str, pipelines: &[DemoPipeline]) -> Result<PathBuf> {
+    claim_dir(dir, who)?;
     std::fs::create_dir_all(dir.join("pipelines"))?;
     std::fs::create_dir_all(dir.join("secrets"))?;
-    std::fs::write(dir.join("secrets/liveagent.key"), api_key)?;
     std::fs::write(
         dir.join("desksync.toml"),
-        format!(
-            "{}\n[warehouse]\npath = \"warehouse.duckdb\"\n\n[lake]\npath = \"lake\"\n",
-            marker(if demo { "desksync demo" } else { "desksync bench" })
-        ),
+        format!("{}\n[warehouse]\npath = \"warehouse.duckdb\"\n\n[lake]\npath = \"lake\"\n", marker(who)),
     )?;
-    std::fs::write(
-        dir.join("pipelines/liveagent-demo.toml"),
-        format!(
-            "# Written by `desksync demo`: the built-in LiveAgent simulator.\n\
-             source = \"liveagent\"\n\
-             base_url = \"{base_url}\"\n\
-             account = \"demo\"\n\
-             api_key_file = \"secrets/liveagent.key\"\n\
-             timezone = \"UTC\"\n\n\
-             [http]\n\
-             # The simulator runs on this machine; a real LiveAgent account allows 180 per minute.\n\
-             rate_limit_per_minute = {rate_per_minute}\n\
-             max_in_flight = 8\n\n\
-             [sync]\n\
-             message_concurrency = 8\n"
-        ),
-    )?;
-    if let Some(password) = livezilla_password {
-        std::fs::write(dir.join("secrets/livezilla.password"), password)?;
-        std::fs::write(
-            dir.join("pipelines/livezilla-demo.toml"),
-            format!(
-                "# Written by `desksync demo`: the built-in LiveZilla simulator (same data set).\n\
-                 source = \"livezilla\"\n\
-                 base_url = \"{base_url}\"\n\
-                 account = \"demo\"\n\
-                 username = \"apiadmin\"\n\
-                 password_file = \"secrets/livezilla.password\"\n\n\
-                 [http]\n\
-                 rate_limit_per_minute = {rate_per_minute}\n"
-            ),
-        )?;
-    }
-    if demo {
-        std::fs::write(dir.join("secrets/liveforce.password"), "sim-liveforce-pass")?;
-        std::fs::write(
-            dir.join("pipelines/liveforce-demo.toml"),
-            format!(
-                "# Written by `desksync demo`: the built-in Liveforce (Perfex) simulator (same data set).\n\
-                 source = \"liveforce\"\n\
-                 base_url = \"{base_url}\"\n\
-                 account = \"demo\"\n\
-                 username = \"lf-admin\"\n\
-                 password_file = \"secrets/liveforce.password\"\n\n\
-                 [http]\n\
-                 rate_limit_per_minute = {rate_per_minute}\n"
-            ),
-        )?;
+    for p in pipelines {
+        std::fs::write(dir.join(&p.secret_file), &p.secret)?;
+        std::fs::write(dir.join(format!("pipelines/{}.toml", p.name)), &p.file)?;
     }
     Ok(dir.join("desksync.toml"))
 }
@@ -1325,20 +1257,16 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
         .await
         .context("starting the simulator on 127.0.0.1")?;
     outln!(
-        "simulator: LiveAgent, LiveZilla and Liveforce at {} ({conversations} conversations, seed {seed})",
-        sim.base_url()
+        "simulator ({conversations} conversations, seed {seed}): {}",
+        desksync::simulator::describe(&sim.base_url())
     );
-    let config_path = write_sim_config(
-        dir,
-        &sim.base_url(),
-        &sim.state.config.api_key,
-        600_000,
-        Some(&sim.state.config.lz_password),
-    )?;
+    let demo_pipelines = desksync::simulator::demo_pipelines(&sim.base_url(), &sim.state.config, 600_000);
+    let config_path = write_sim_config(dir, "desksync demo", &demo_pipelines)?;
     let (config, _) = sources::load_config_partial(&config_path).map_err(|e| anyhow!("{e}"))?;
     let mut ok = true;
     let token = shutdown_token();
-    for p in config.pipelines.iter().filter(|p| DEMO_PIPELINES.contains(&p.name.as_str())) {
+    // Only the demo's own pipelines, whatever else the directory holds.
+    for p in config.pipelines.iter().filter(|p| demo_pipelines.iter().any(|d| d.name == p.name)) {
         let summary = run_pipeline(&config, p, token.clone()).await?;
         print_summary(&summary);
         ok &= summary.status == RunStatus::Succeeded;
@@ -1412,7 +1340,11 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: O
     let base_url =
         line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow!("simulator said: {line}"))?.to_string();
     let result = async {
-        let config_path = write_sim_config(dir, &base_url, "sim-liveagent-key", rate_limit.unwrap_or(6_000_000), None)?;
+        // The first simulated vendor is the one the bench measures.
+        let measured =
+            desksync::simulator::demo_pipelines(&base_url, &SimConfig::default(), rate_limit.unwrap_or(6_000_000))
+                .swap_remove(0);
+        let config_path = write_sim_config(dir, "desksync bench", &[measured])?;
         let config = sources::load_config(&config_path).map_err(|e| anyhow!("{e}"))?;
         let p = &config.pipelines[0];
         outln!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");

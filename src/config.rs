@@ -675,7 +675,8 @@ fn validate_pipeline(
         }
         v.clone().unwrap_or_default()
     };
-    let raw_source = required("source", &raw.source, "liveagent", &mut bad);
+    let known: Vec<&str> = connectors.iter().map(|k| k.name()).collect();
+    let raw_source = required("source", &raw.source, &known.join("\" or \""), &mut bad);
     let raw_base_url = required("base_url", &raw.base_url, "https://acme.example.com", &mut bad);
     let raw_account = required("account", &raw.account, "acme", &mut bad);
     if raw.account.is_some() && !valid_ident(&raw_account) {

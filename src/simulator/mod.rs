@@ -34,6 +34,34 @@ use serde::{Deserialize, Serialize};
 
 pub use liveagent::{LaData, RateLimit, SimConfig};
 
+/// A pipeline file the demo (and, for the first vendor, the bench) writes for a simulated
+/// vendor: its name, the file's text and the secret it reads from `secret_file`.
+#[derive(Debug, Clone)]
+pub struct DemoPipeline {
+    pub name: String,
+    pub file: String,
+    pub secret_file: String,
+    pub secret: String,
+}
+
+/// Every simulated vendor's demo pipeline against the simulator at `base_url`. The first one is
+/// the vendor the bench measures (its simulator enforces a per-key rate limit).
+pub fn demo_pipelines(base_url: &str, cfg: &SimConfig, rate_per_minute: u32) -> Vec<DemoPipeline> {
+    vec![
+        liveagent::demo_pipeline(base_url, cfg, rate_per_minute),
+        livezilla::demo_pipeline(base_url, cfg, rate_per_minute),
+        liveforce::demo_pipeline(base_url, cfg, rate_per_minute),
+    ]
+}
+
+/// What the simulator at `base_url` serves, in one line.
+pub fn describe(base_url: &str) -> String {
+    format!(
+        "LiveAgent API v1 at {base_url}/api/…, LiveZilla API v2 at {base_url}/api/v2/api.php, \
+         Liveforce at {base_url}/ticket/… (Basic auth)"
+    )
+}
+
 /// One injected fault.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]

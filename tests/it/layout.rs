@@ -81,3 +81,67 @@ fn top_level_modules_import_each_other_without_new_cycles() {
         .collect();
     assert!(closing.is_empty(), "imports that close a cycle between top-level modules: {closing:?}\n{g:#?}");
 }
+
+/// Where a vendor may be named in code: its own folders, the registries that list the vendors,
+/// and the files of the tables and DDL they own. Everywhere else the code is vendor-neutral
+/// (comments and docs may name them).
+const VENDOR_PLACES: &[&str] = &[
+    "sources/liveagent/",
+    "sources/livezilla/",
+    "sources/liveforce/",
+    "simulator/liveagent/",
+    "simulator/livezilla/",
+    "simulator/liveforce/",
+    "sources/mod.rs",
+    "simulator/mod.rs",
+    "model/tables.rs",
+    "warehouse/migrate.rs",
+];
+
+/// Files outside those places that still name a vendor in code, and why (to be removed).
+const KNOWN_VENDOR_NAMES: &[(&str, &str)] = &[(
+    "config.rs",
+    "four LiveZilla-only keys sit in the shared [sync] settings; moving them into the connector changes the file format",
+)];
+
+/// Code lines of `text` (comments and `#[cfg(test)]` modules left out) that name a vendor.
+fn vendor_lines(text: &str) -> Vec<String> {
+    let names = ["liveagent", "livezilla", "liveforce", "perfex"];
+    text.lines()
+        .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .filter(|l| names.iter().any(|n| l.to_ascii_lowercase().contains(n)))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn only_vendor_folders_registries_and_table_files_name_a_vendor() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+            if !rel.ends_with(".rs") || VENDOR_PLACES.iter().any(|p| rel.starts_with(p)) {
+                continue;
+            }
+            let lines = vendor_lines(&std::fs::read_to_string(&path).unwrap());
+            if !lines.is_empty() {
+                found.insert(rel, lines);
+            }
+        }
+    }
+    for (file, why) in KNOWN_VENDOR_NAMES {
+        assert!(
+            found.remove(*file).is_some(),
+            "{file} no longer names a vendor ({why}): take it out of KNOWN_VENDOR_NAMES"
+        );
+    }
+    assert!(found.is_empty(), "vendor names outside the vendors' folders and the registries: {found:#?}");
+}

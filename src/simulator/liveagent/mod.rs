@@ -769,3 +769,26 @@ async fn list_tags(State(state): State<Shared>, Query(q): Params) -> Response {
     let rows: Vec<Value> = data.tags.iter().map(|t| json!({"id": t.id, "name": t.name})).collect();
     ok(json!({ "tags": rows }))
 }
+
+/// The pipeline the demo and the bench write for this simulator.
+pub fn demo_pipeline(base_url: &str, cfg: &SimConfig, rate_per_minute: u32) -> super::DemoPipeline {
+    super::DemoPipeline {
+        name: "liveagent-demo".into(),
+        file: format!(
+            "# Written by `desksync demo`: the built-in LiveAgent simulator.\n\
+             source = \"liveagent\"\n\
+             base_url = \"{base_url}\"\n\
+             account = \"demo\"\n\
+             api_key_file = \"secrets/liveagent.key\"\n\
+             timezone = \"UTC\"\n\n\
+             [http]\n\
+             # The simulator runs on this machine; a real LiveAgent account allows 180 per minute.\n\
+             rate_limit_per_minute = {rate_per_minute}\n\
+             max_in_flight = 8\n\n\
+             [sync]\n\
+             message_concurrency = 8\n"
+        ),
+        secret_file: "secrets/liveagent.key".into(),
+        secret: cfg.api_key.clone(),
+    }
+}

@@ -429,3 +429,23 @@ fn operators_list(state: &Shared, f: &BTreeMap<String, String>) -> Response {
         .collect();
     json_ok(json!({ "Operators": rows }))
 }
+
+/// The pipeline the demo writes for this simulator.
+pub fn demo_pipeline(base_url: &str, cfg: &super::SimConfig, rate_per_minute: u32) -> super::DemoPipeline {
+    super::DemoPipeline {
+        name: "livezilla-demo".into(),
+        file: format!(
+            "# Written by `desksync demo`: the built-in LiveZilla simulator (same data set).\n\
+             source = \"livezilla\"\n\
+             base_url = \"{base_url}\"\n\
+             account = \"demo\"\n\
+             username = \"{}\"\n\
+             password_file = \"secrets/livezilla.password\"\n\n\
+             [http]\n\
+             rate_limit_per_minute = {rate_per_minute}\n",
+            cfg.lz_user
+        ),
+        secret_file: "secrets/livezilla.password".into(),
+        secret: cfg.lz_password.clone(),
+    }
+}
