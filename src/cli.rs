@@ -804,7 +804,7 @@ fn streams(given: &Option<PathBuf>, pipeline: Option<&str>, json: bool) -> Resul
             let p = pick(&config, &broken, name)?;
             (vec![p.kind()], Some(p.streams.clone()))
         }
-        None => (SourceKind::ALL.to_vec(), None),
+        None => (SourceKind::all(), None),
     };
     let mut rows = Vec::new();
     for kind in kinds {
@@ -1075,7 +1075,7 @@ async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], y
 /// `desksync init VENDOR [NAME]`.
 fn init(given: &Option<PathBuf>, vendor: &str, name: Option<&str>) -> Result<ExitCode> {
     let kind = SourceKind::from_name(vendor).ok_or_else(|| {
-        let known: Vec<&str> = SourceKind::ALL.iter().map(|k| k.name()).collect();
+        let known: Vec<&str> = SourceKind::all().iter().map(|k| k.name()).collect();
         anyhow!("unknown vendor '{vendor}' (known: {})", known.join(", "))
     })?;
     let name = name.unwrap_or(kind.name());

@@ -1,15 +1,15 @@
-//! Connectors, registered in one place: [`SourceKind::ALL`] lists every vendor and
-//! [`streams`] every stream each one offers, with its table, key, cursor and sync mode. The
-//! `desksync streams` command and config validation read from here.
+//! Connectors, registered in one place: [`REGISTRY`] lists every vendor, one line each; each
+//! vendor's folder (`sources/<vendor>/`) implements [`Connector`] (its streams, HTTP client,
+//! settings, and the sync of each stream) in its `settings.rs` and `mod.rs`. `desksync
+//! streams`, configuration validation, the runner and the demo read from here.
 //!
-//! Adding a connector:
-//! 1. add a variant to [`SourceKind`] (and to `ALL`, `name`);
-//! 2. list its streams in [`streams`];
-//! 3. write `sources/<vendor>.rs` with a `sync_stream` that pages through the vendor through
-//!    [`crate::http::HttpClient`], normalizes records into `model` rows and hands each bounded
-//!    batch with its new stream state to [`crate::engine::StreamCtx::commit`];
-//! 4. dispatch to it in [`Source`];
-//! 5. teach the simulator to speak the vendor so tests can run against it.
+//! Adding a connector (see `docs/architecture.md` for the whole recipe):
+//! 1. create `sources/<vendor>/mod.rs` (its streams, HTTP client, and a type whose
+//!    `sync_stream` pages through the vendor with [`crate::http::HttpClient`], normalizes records
+//!    into `model` rows and hands each bounded unit to [`crate::engine::StreamCtx::commit`]) and
+//!    `sources/<vendor>/settings.rs` (its [`ConnectorSpec`] and [`Connector`]);
+//! 2. add its line to [`REGISTRY`];
+//! 3. teach the simulator to speak the vendor (`simulator/<vendor>/`) so tests can run against it.
 
 pub mod liveagent;
 pub mod liveforce;
@@ -17,25 +17,59 @@ pub mod livezilla;
 
 use crate::config::{Config, ConfigErrors, ConnectorSpec, PipelineConfig, StreamSpec};
 use crate::engine::StreamCtx;
+use futures::future::BoxFuture;
+
 use crate::error::SyncError;
 use crate::http::HttpClient;
 use crate::model::Table;
 
-/// What configuration needs to know of each connector, in the order `SourceKind::ALL` has them.
-pub static CONNECTORS: &[&dyn ConnectorSpec] =
-    &[&liveagent::settings::SPEC, &livezilla::settings::SPEC, &liveforce::settings::SPEC];
+/// Every connector, one line each: the one place a vendor is registered.
+pub static REGISTRY: &[&dyn Connector] =
+    &[&liveagent::settings::CONNECTOR, &livezilla::settings::CONNECTOR, &liveforce::settings::CONNECTOR];
+
+/// Everything desksync needs of a vendor, implemented in the vendor's folder: what configuration
+/// knows of it ([`ConnectorSpec`]), its streams, its HTTP client (authentication and error
+/// decoding), and how to open a configured instance.
+pub trait Connector: ConnectorSpec {
+    /// Every stream, in the order the runner syncs them (dimensions first).
+    fn stream_infos(&self) -> Vec<StreamInfo>;
+    /// Whether a backfill can load this stream window by window (its API filters by dates).
+    fn windowable(&self, _stream: &str) -> bool {
+        false
+    }
+    /// The HTTP client of a pipeline: the connector's authentication and error decoding over
+    /// the pipeline's `[http]` settings.
+    fn http_client(&self, cfg: &PipelineConfig) -> HttpClient;
+    /// A configured instance over `http`.
+    fn open(&self, cfg: &PipelineConfig, http: HttpClient) -> Box<dyn Connection>;
+}
+
+/// A configured connector: what a run calls.
+pub trait Connection: Send + Sync {
+    fn http(&self) -> &HttpClient;
+    /// One cheap authenticated request; `Ok` holds a one-line description of what answered.
+    fn check(&self) -> BoxFuture<'_, Result<String, SyncError>>;
+    /// Sync one stream. Streams that ride along with another (LiveAgent messages with
+    /// conversations) return at once when their parent handles them.
+    fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>>;
+}
+
+/// The registry as configuration sees it.
+fn specs() -> Vec<&'static dyn ConnectorSpec> {
+    REGISTRY.iter().map(|c| *c as &dyn ConnectorSpec).collect()
+}
 
 /// The configuration at `path`, validated against the registered connectors (see
 /// [`crate::config::load`]).
 pub fn load_config(path: &std::path::Path) -> Result<Config, ConfigErrors> {
-    crate::config::load(path, CONNECTORS)
+    crate::config::load(path, &specs())
 }
 
 /// [`load_config`], with broken pipelines set aside (see [`crate::config::load_partial`]).
 pub fn load_config_partial(
     path: &std::path::Path,
 ) -> Result<(Config, Vec<crate::config::BrokenPipeline>), ConfigErrors> {
-    crate::config::load_partial(path, CONNECTORS)
+    crate::config::load_partial(path, &specs())
 }
 
 impl PipelineConfig {
@@ -45,37 +79,51 @@ impl PipelineConfig {
     }
 }
 
-/// A connector's streams as configuration sees them.
-pub fn stream_specs(kind: SourceKind) -> Vec<StreamSpec> {
-    streams(kind).iter().map(|s| StreamSpec { name: s.name, default_on: s.default_on, parent: s.parent }).collect()
+/// Streams as configuration sees them.
+pub fn stream_specs(infos: &[StreamInfo]) -> Vec<StreamSpec> {
+    infos.iter().map(|s| StreamSpec { name: s.name, default_on: s.default_on, parent: s.parent }).collect()
 }
 
-/// The vendors desksync can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SourceKind {
-    LiveAgent,
-    LiveZilla,
-    Liveforce,
+/// A registered connector, by handle (cheap to copy, compared by name).
+#[derive(Clone, Copy)]
+pub struct SourceKind(&'static dyn Connector);
+
+impl std::fmt::Debug for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
+
+impl PartialEq for SourceKind {
+    fn eq(&self, other: &SourceKind) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for SourceKind {}
 
 impl SourceKind {
-    pub const ALL: &'static [SourceKind] = &[SourceKind::LiveAgent, SourceKind::LiveZilla, SourceKind::Liveforce];
+    /// Every registered connector, in registry order.
+    pub fn all() -> Vec<SourceKind> {
+        REGISTRY.iter().map(|c| SourceKind(*c)).collect()
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            SourceKind::LiveAgent => "liveagent",
-            SourceKind::LiveZilla => "livezilla",
-            SourceKind::Liveforce => "liveforce",
-        }
+        self.0.name()
     }
 
     pub fn from_name(s: &str) -> Option<SourceKind> {
-        SourceKind::ALL.iter().copied().find(|k| k.name() == s)
+        REGISTRY.iter().find(|c| c.name() == s).map(|c| SourceKind(*c))
     }
 
     /// What configuration knows of it.
     pub fn spec(self) -> &'static dyn ConnectorSpec {
-        CONNECTORS.iter().copied().find(|c| c.name() == self.name()).expect("every kind is registered")
+        self.0
+    }
+
+    /// The connector itself.
+    pub fn connector(self) -> &'static dyn Connector {
+        self.0
     }
 }
 
@@ -134,17 +182,7 @@ pub struct StreamInfo {
 
 /// Every stream of a connector.
 pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
-    match kind {
-        SourceKind::LiveAgent => {
-            let mut v = liveagent::STREAMS.to_vec();
-            v.extend(liveagent::catalog::stream_infos());
-            v.push(liveagent::catalog::AGENTS_INFO);
-            v.sort_by_key(|s| s.order);
-            v
-        }
-        SourceKind::LiveZilla => livezilla::STREAMS.to_vec(),
-        SourceKind::Liveforce => liveforce::STREAMS.to_vec(),
-    }
+    kind.0.stream_infos()
 }
 
 /// The stream `stream` of `kind`, if it has one by that name.
@@ -159,11 +197,7 @@ pub fn stream_names(kind: SourceKind) -> Vec<&'static str> {
 /// Whether a backfill can load `stream` window by window (its API filters by a date range).
 /// The others (small dimensions, lists without date filters) are brought up to date by `run`.
 pub fn windowable(kind: SourceKind, stream: &str) -> bool {
-    match kind {
-        SourceKind::LiveAgent => stream == "conversations" || stream == "customers" || stream.starts_with("report_"),
-        SourceKind::LiveZilla => stream == "tickets" || stream == "chats",
-        SourceKind::Liveforce => false,
-    }
+    kind.0.windowable(stream)
 }
 
 /// The streams a pipeline syncs when it does not list them.
@@ -174,36 +208,20 @@ pub fn default_stream_names(kind: SourceKind) -> Vec<&'static str> {
 /// The HTTP client of a pipeline: the connector's authentication and error decoding over the
 /// pipeline's `[http]` settings.
 pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
-    match cfg.kind() {
-        SourceKind::LiveAgent => liveagent::http_client(cfg),
-        SourceKind::LiveZilla => livezilla::http_client(cfg),
-        SourceKind::Liveforce => liveforce::http_client(cfg),
-    }
+    cfg.kind().0.http_client(cfg)
 }
 
 /// A configured connector instance.
-pub enum Source {
-    LiveAgent(liveagent::LiveAgent),
-    LiveZilla(livezilla::LiveZilla),
-    Liveforce(liveforce::Liveforce),
-}
+pub struct Source(Box<dyn Connection>);
 
 impl Source {
     pub fn new(cfg: &PipelineConfig, http: HttpClient) -> Source {
-        match cfg.kind() {
-            SourceKind::LiveAgent => Source::LiveAgent(liveagent::LiveAgent::new(cfg, http)),
-            SourceKind::LiveZilla => Source::LiveZilla(livezilla::LiveZilla::new(cfg, http)),
-            SourceKind::Liveforce => Source::Liveforce(liveforce::Liveforce::new(cfg, http)),
-        }
+        Source(cfg.kind().0.open(cfg, http))
     }
 
     /// One cheap authenticated request; `Ok` holds a one-line description of what answered.
     pub async fn check(&self) -> Result<String, SyncError> {
-        match self {
-            Source::LiveAgent(s) => s.check().await,
-            Source::LiveZilla(s) => s.check().await,
-            Source::Liveforce(s) => s.check().await,
-        }
+        self.0.check().await
     }
 
     /// Before the streams start: one cheap authenticated request (the same as `check`), retried
@@ -215,21 +233,12 @@ impl Source {
         crate::http::with_retry_limit(1, self.check()).await.map(|_| ())
     }
 
-    /// Sync one stream. Streams that ride along with another (LiveAgent messages with
-    /// conversations) return immediately when their parent handles them.
+    /// Sync one stream.
     pub async fn sync_stream(&self, stream: &str, ctx: &mut StreamCtx) -> Result<(), SyncError> {
-        match self {
-            Source::LiveAgent(s) => s.sync_stream(stream, ctx).await,
-            Source::LiveZilla(s) => s.sync_stream(stream, ctx).await,
-            Source::Liveforce(s) => s.sync_stream(stream, ctx).await,
-        }
+        self.0.sync_stream(stream, ctx).await
     }
 
     pub fn http(&self) -> &HttpClient {
-        match self {
-            Source::LiveAgent(s) => &s.http,
-            Source::LiveZilla(s) => &s.http,
-            Source::Liveforce(s) => &s.http,
-        }
+        self.0.http()
     }
 }

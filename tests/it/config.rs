@@ -69,7 +69,8 @@ fn valid_config_loads_with_documented_defaults() {
     assert_eq!(p.http.rate_limit_per_minute, 180);
     assert_eq!(p.sync.page_size, 1000);
     // Every stream except the opt-in ones (one request per changed conversation).
-    let defaults = desksync::sources::default_stream_names(desksync::sources::SourceKind::LiveAgent);
+    let defaults =
+        desksync::sources::default_stream_names(desksync::sources::SourceKind::from_name("liveagent").unwrap());
     assert_eq!(p.streams, defaults);
     for s in ["conversations", "messages", "customers", "report_performance", "agents", "agent_status"] {
         assert!(p.streams.iter().any(|x| x == s), "{s} should be on by default");

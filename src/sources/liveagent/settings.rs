@@ -1,12 +1,18 @@
 //! What configuration knows of LiveAgent: an API key, its streams, its sample file.
 
 use crate::config::{ConnectorSpec, Login, StreamSpec};
-use crate::sources::{SourceKind, stream_specs};
+use futures::future::BoxFuture;
+
+use crate::config::PipelineConfig;
+use crate::engine::StreamCtx;
+use crate::error::SyncError;
+use crate::http::HttpClient;
+use crate::sources::{Connection, Connector, StreamInfo, stream_specs};
 
 pub struct Spec;
 
 /// LiveAgent as the registry lists it.
-pub static SPEC: Spec = Spec;
+pub static CONNECTOR: Spec = Spec;
 
 impl ConnectorSpec for Spec {
     fn name(&self) -> &'static str {
@@ -18,7 +24,7 @@ impl ConnectorSpec for Spec {
     }
 
     fn streams(&self) -> Vec<StreamSpec> {
-        stream_specs(SourceKind::LiveAgent)
+        stream_specs(&self.stream_infos())
     }
 
     fn sample(&self, name: &str) -> (String, String) {
@@ -32,5 +38,40 @@ impl ConnectorSpec for Spec {
             ),
             String::new(),
         )
+    }
+}
+
+impl Connector for Spec {
+    fn stream_infos(&self) -> Vec<StreamInfo> {
+        let mut v = super::STREAMS.to_vec();
+        v.extend(super::catalog::stream_infos());
+        v.push(super::catalog::AGENTS_INFO);
+        v.sort_by_key(|s| s.order);
+        v
+    }
+
+    fn windowable(&self, stream: &str) -> bool {
+        stream == "conversations" || stream == "customers" || stream.starts_with("report_")
+    }
+    fn http_client(&self, cfg: &PipelineConfig) -> HttpClient {
+        super::http_client(cfg)
+    }
+
+    fn open(&self, cfg: &PipelineConfig, http: HttpClient) -> Box<dyn Connection> {
+        Box::new(super::LiveAgent::new(cfg, http))
+    }
+}
+
+impl Connection for super::LiveAgent {
+    fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<String, SyncError>> {
+        Box::pin(super::LiveAgent::check(self))
+    }
+
+    fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>> {
+        Box::pin(super::LiveAgent::sync_stream(self, stream, ctx))
     }
 }

@@ -4,7 +4,13 @@
 use serde::Deserialize;
 
 use crate::config::{ConnectorSpec, Login, StreamSpec};
-use crate::sources::{SourceKind, stream_specs};
+use futures::future::BoxFuture;
+
+use crate::config::PipelineConfig;
+use crate::engine::StreamCtx;
+use crate::error::SyncError;
+use crate::http::HttpClient;
+use crate::sources::{Connection, Connector, StreamInfo, stream_specs};
 
 /// `[liveforce]` of a pipeline. The defaults follow the documented call's style
 /// (`/ticket/create`) and Perfex's paging; every one can be overridden.
@@ -45,7 +51,7 @@ impl LiveforceSettings {
 pub struct Spec;
 
 /// Liveforce as the registry lists it.
-pub static SPEC: Spec = Spec;
+pub static CONNECTOR: Spec = Spec;
 
 impl ConnectorSpec for Spec {
     fn name(&self) -> &'static str {
@@ -57,7 +63,7 @@ impl ConnectorSpec for Spec {
     }
 
     fn streams(&self) -> Vec<StreamSpec> {
-        stream_specs(SourceKind::Liveforce)
+        stream_specs(&self.stream_infos())
     }
 
     fn section(&self) -> Option<&'static str> {
@@ -111,5 +117,33 @@ impl ConnectorSpec for Spec {
              #                                              # staff, call_logs, leads, lead_notes, leads_by_status,\n\
              #                                              # leads_summary, deals, deal_sources, deal_stages, deal_services\n".to_string(),
         )
+    }
+}
+
+impl Connector for Spec {
+    fn stream_infos(&self) -> Vec<StreamInfo> {
+        super::STREAMS.to_vec()
+    }
+
+    fn http_client(&self, cfg: &PipelineConfig) -> HttpClient {
+        super::http_client(cfg)
+    }
+
+    fn open(&self, cfg: &PipelineConfig, http: HttpClient) -> Box<dyn Connection> {
+        Box::new(super::Liveforce::new(cfg, http))
+    }
+}
+
+impl Connection for super::Liveforce {
+    fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<String, SyncError>> {
+        Box::pin(super::Liveforce::check(self))
+    }
+
+    fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>> {
+        Box::pin(super::Liveforce::sync_stream(self, stream, ctx))
     }
 }

@@ -2,12 +2,18 @@
 //! its MD5 hex, its streams, its sample file.
 
 use crate::config::{ConnectorSpec, Login, StreamSpec};
-use crate::sources::{SourceKind, stream_specs};
+use futures::future::BoxFuture;
+
+use crate::config::PipelineConfig;
+use crate::engine::StreamCtx;
+use crate::error::SyncError;
+use crate::http::HttpClient;
+use crate::sources::{Connection, Connector, StreamInfo, stream_specs};
 
 pub struct Spec;
 
 /// LiveZilla as the registry lists it.
-pub static SPEC: Spec = Spec;
+pub static CONNECTOR: Spec = Spec;
 
 impl ConnectorSpec for Spec {
     fn name(&self) -> &'static str {
@@ -19,7 +25,7 @@ impl ConnectorSpec for Spec {
     }
 
     fn streams(&self) -> Vec<StreamSpec> {
-        stream_specs(SourceKind::LiveZilla)
+        stream_specs(&self.stream_infos())
     }
 
     fn sample(&self, name: &str) -> (String, String) {
@@ -35,5 +41,36 @@ impl ConnectorSpec for Spec {
             ),
             String::new(),
         )
+    }
+}
+
+impl Connector for Spec {
+    fn stream_infos(&self) -> Vec<StreamInfo> {
+        super::STREAMS.to_vec()
+    }
+
+    fn windowable(&self, stream: &str) -> bool {
+        stream == "tickets" || stream == "chats"
+    }
+    fn http_client(&self, cfg: &PipelineConfig) -> HttpClient {
+        super::http_client(cfg)
+    }
+
+    fn open(&self, cfg: &PipelineConfig, http: HttpClient) -> Box<dyn Connection> {
+        Box::new(super::LiveZilla::new(cfg, http))
+    }
+}
+
+impl Connection for super::LiveZilla {
+    fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<String, SyncError>> {
+        Box::pin(super::LiveZilla::check(self))
+    }
+
+    fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>> {
+        Box::pin(super::LiveZilla::sync_stream(self, stream, ctx))
     }
 }
