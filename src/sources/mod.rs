@@ -54,6 +54,31 @@ pub trait Connection: Send + Sync {
     fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>>;
 }
 
+/// Implements [`Connection`] for a vendor's type that has an `http` field and inherent
+/// `async fn check(&self)` and `async fn sync_stream(&self, stream, ctx)`.
+macro_rules! connection {
+    ($ty:ty) => {
+        impl $crate::sources::Connection for $ty {
+            fn http(&self) -> &$crate::http::HttpClient {
+                &self.http
+            }
+
+            fn check(&self) -> futures::future::BoxFuture<'_, Result<String, $crate::error::SyncError>> {
+                Box::pin(<$ty>::check(self))
+            }
+
+            fn sync_stream<'a>(
+                &'a self,
+                stream: &'a str,
+                ctx: &'a mut $crate::engine::StreamCtx,
+            ) -> futures::future::BoxFuture<'a, Result<(), $crate::error::SyncError>> {
+                Box::pin(<$ty>::sync_stream(self, stream, ctx))
+            }
+        }
+    };
+}
+pub(crate) use connection;
+
 /// The registry as configuration sees it.
 fn specs() -> Vec<&'static dyn ConnectorSpec> {
     REGISTRY.iter().map(|c| *c as &dyn ConnectorSpec).collect()

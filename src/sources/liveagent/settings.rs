@@ -1,11 +1,7 @@
 //! What configuration knows of LiveAgent: an API key, its streams, its sample file.
 
-use crate::config::{ConnectorSpec, Login, StreamSpec};
-use futures::future::BoxFuture;
-
 use crate::config::PipelineConfig;
-use crate::engine::StreamCtx;
-use crate::error::SyncError;
+use crate::config::{ConnectorSpec, Login, StreamSpec};
 use crate::http::HttpClient;
 use crate::sources::{Connection, Connector, StreamInfo, stream_specs};
 
@@ -62,16 +58,4 @@ impl Connector for Spec {
     }
 }
 
-impl Connection for super::LiveAgent {
-    fn http(&self) -> &HttpClient {
-        &self.http
-    }
-
-    fn check(&self) -> BoxFuture<'_, Result<String, SyncError>> {
-        Box::pin(super::LiveAgent::check(self))
-    }
-
-    fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>> {
-        Box::pin(super::LiveAgent::sync_stream(self, stream, ctx))
-    }
-}
+crate::sources::connection!(super::LiveAgent);

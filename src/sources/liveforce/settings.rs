@@ -3,12 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::config::{ConnectorSpec, Login, StreamSpec};
-use futures::future::BoxFuture;
-
 use crate::config::PipelineConfig;
-use crate::engine::StreamCtx;
-use crate::error::SyncError;
+use crate::config::{ConnectorSpec, Login, StreamSpec};
 use crate::http::HttpClient;
 use crate::sources::{Connection, Connector, StreamInfo, stream_specs};
 
@@ -134,16 +130,4 @@ impl Connector for Spec {
     }
 }
 
-impl Connection for super::Liveforce {
-    fn http(&self) -> &HttpClient {
-        &self.http
-    }
-
-    fn check(&self) -> BoxFuture<'_, Result<String, SyncError>> {
-        Box::pin(super::Liveforce::check(self))
-    }
-
-    fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>> {
-        Box::pin(super::Liveforce::sync_stream(self, stream, ctx))
-    }
-}
+crate::sources::connection!(super::Liveforce);

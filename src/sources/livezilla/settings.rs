@@ -1,12 +1,8 @@
 //! What configuration knows of LiveZilla: an operator's login whose password the API takes as
 //! its MD5 hex, its streams, its sample file.
 
-use crate::config::{ConnectorSpec, Login, StreamSpec};
-use futures::future::BoxFuture;
-
 use crate::config::PipelineConfig;
-use crate::engine::StreamCtx;
-use crate::error::SyncError;
+use crate::config::{ConnectorSpec, Login, StreamSpec};
 use crate::http::HttpClient;
 use crate::sources::{Connection, Connector, StreamInfo, stream_specs};
 
@@ -61,16 +57,4 @@ impl Connector for Spec {
     }
 }
 
-impl Connection for super::LiveZilla {
-    fn http(&self) -> &HttpClient {
-        &self.http
-    }
-
-    fn check(&self) -> BoxFuture<'_, Result<String, SyncError>> {
-        Box::pin(super::LiveZilla::check(self))
-    }
-
-    fn sync_stream<'a>(&'a self, stream: &'a str, ctx: &'a mut StreamCtx) -> BoxFuture<'a, Result<(), SyncError>> {
-        Box::pin(super::LiveZilla::sync_stream(self, stream, ctx))
-    }
-}
+crate::sources::connection!(super::LiveZilla);
