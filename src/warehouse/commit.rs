@@ -37,9 +37,8 @@ pub struct LoadUnit {
     pub replace: Vec<Replace>,
     /// Report days this unit loads completely, recorded in `_desksync_windows` (kind `report`).
     pub windows: Vec<WindowLoaded>,
-    /// Statements run after the batches, each `RETURNING source, account, <partition>` so the
-    /// lake learns what changed (e.g. agents known only from message authors).
-    pub extra: Vec<Extra>,
+    /// Rows derived from what is loaded, after the batches (see [`super::Derive`]).
+    pub derive: Vec<super::Derive>,
 }
 
 /// Delete the rows of `table` (for the unit's source and account) that match every `filters`
@@ -58,14 +57,6 @@ pub struct WindowLoaded {
     pub start: chrono::DateTime<chrono::Utc>,
     pub end: chrono::DateTime<chrono::Utc>,
     pub rows: i64,
-}
-
-/// A statement with text parameters that writes to `table`.
-#[derive(Debug, Clone)]
-pub struct Extra {
-    pub table: Table,
-    pub sql: String,
-    pub args: Vec<String>,
 }
 
 /// What a committed [`LoadUnit`] changed.
@@ -373,11 +364,11 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         tx.execute("DELETE FROM _desksync_seen WHERE pipeline = ? AND stream = ?", params![unit.pipeline, unit.stream])
             .ctx("clearing reconciliation ids")?;
     }
-    for e in &unit.extra {
-        let touched = returning(&tx, &e.sql, duckdb::params_from_iter(e.args.iter()))
-            .ctx(format!("updating {}", e.table.name()))?;
+    for d in &unit.derive {
+        let table = d.table().name();
+        let touched = returning(&tx, &d.sql(), params![unit.source, unit.account]).ctx(format!("deriving {table}"))?;
         stats.rows_written += touched.len() as u64;
-        mark_dirty(&tx, e.table.name(), touched)?;
+        mark_dirty(&tx, table, touched)?;
     }
     for w in &unit.windows {
         tx.execute(

@@ -19,9 +19,9 @@
 //! Split by job: this file opens the file and holds its locks; [`migrate`] applies the schema;
 //! [`commit`] writes a [`LoadUnit`] (and answers the reads a load needs); [`state`] keeps
 //! stream state and drops what a pipeline loaded; [`runs`] keeps the run history and the window
-//! ledger; [`publish`] copies the analysts' snapshot. Connectors still hand a few statements
-//! in [`Extra`] (LiveAgent's agents dimension and call rows): moving those behind the sink boundary is part of
-//! the redesign issue.
+//! ledger; [`publish`] copies the analysts' snapshot; [`derive`] owns the rows derived from
+//! rows already loaded. Only this module writes SQL: connectors hand over rows, state, deletion
+//! marks, quarantine and named derivations.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,12 +34,14 @@ use crate::error::{DuckDbContext, WarehouseError};
 use crate::telemetry;
 
 pub mod commit;
+pub mod derive;
 pub mod migrate;
 pub mod publish;
 pub mod runs;
 pub mod state;
 
-pub use commit::{Extra, LoadStats, LoadUnit, Replace, WindowLoaded, partition_sql};
+pub use commit::{LoadStats, LoadUnit, Replace, WindowLoaded, partition_sql};
+pub use derive::Derive;
 pub use migrate::{MIGRATIONS, migrate_conn};
 pub use runs::{LastRun, RunRecord};
 pub use state::DropStats;

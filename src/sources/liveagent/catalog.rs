@@ -37,7 +37,7 @@ use crate::model::{Quarantined, Table, TableDef, content_hash, to_batch};
 use crate::sources::{StreamInfo, SyncMode};
 use crate::state::{PassState, StreamState};
 use crate::timez::{format_local, local_to_utc};
-use crate::warehouse::{Extra, LoadUnit, Replace, WindowLoaded};
+use crate::warehouse::{Derive, LoadUnit, Replace, WindowLoaded};
 
 /// How a declared stream is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -993,37 +993,12 @@ impl Catalog<'_> {
             }
         }
         let rows = dedup(table, rows);
-        // Agents known only as message authors: id only, never overwriting a richer row.
-        let authors = Extra {
-            table,
-            sql: "INSERT INTO agents (source, account, agent_id, known_from, content_hash, raw, synced_at)
-                  SELECT DISTINCT m.source, m.account, m.author_id, 'messages', NULL, NULL, now()
-                  FROM messages m
-                  WHERE m.source = ? AND m.account = ? AND m.author_type = 'agent' AND m.author_id IS NOT NULL
-                  ON CONFLICT DO NOTHING
-                  RETURNING source, account, ''"
-                .into(),
-            args: vec![SOURCE.to_string(), ctx.account.clone()],
-        };
-        // Chat lines carry only a user id: once the agents are known, an author who is an agent
-        // is one, and anyone else in a chat is the customer.
-        let chat_authors = Extra {
-            table: Table::Messages,
-            sql: format!(
-                "UPDATE messages AS m SET author_type = CASE WHEN EXISTS (
-                     SELECT 1 FROM agents a WHERE a.source = m.source AND a.account = m.account AND a.agent_id = m.author_id)
-                   THEN 'agent' ELSE 'customer' END
-                 WHERE m.source = ? AND m.account = ? AND m.author_type = 'unknown' AND m.group_type_raw = 'C'
-                   AND m.author_id IS NOT NULL
-                 RETURNING m.source, m.account, {}",
-                crate::warehouse::partition_sql(Table::Messages, "m")
-            ),
-            args: vec![SOURCE.to_string(), ctx.account.clone()],
-        };
         let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
             batches: vec![(table, build(table, &rows)?)],
-            extra: vec![authors, chat_authors],
+            // Agents known only as message authors, then the authors of chat lines (a user id
+            // only): agents where the agents are known, the customer otherwise.
+            derive: vec![Derive::AgentsFromMessageAuthors, Derive::ChatAuthorsFromAgents],
             quarantine: bad,
             state: Some(state),
             ..Default::default()

@@ -541,27 +541,12 @@ impl LiveAgent {
         }
         // Call conversations also land in the shared `calls` table (what LiveAgent's list tells
         // of a call: who, when, its state; duration and direction it does not give).
-        let calls = Table::Def(&crate::model::tables::CALLS);
-        let sync_calls = crate::warehouse::Extra {
-            table: calls,
-            sql: format!(
-                "INSERT INTO calls (source, account, call_id, direction, agent_id, customer_id, customer_phone,
-                                    started_at, duration_seconds, status, ticket_id, deleted_at, content_hash, raw,
-                                    synced_at)
-                 SELECT source, account, ticket_id, NULL, assignee_id, requester_email, NULL, created_at, NULL,
-                        status, ticket_id, deleted_at, content_hash, NULL, now()
-                 FROM tickets WHERE source = ? AND account = ? AND channel = 'call' AND content_hash IS NOT NULL
-                 ON CONFLICT (source, account, call_id) DO UPDATE SET agent_id = excluded.agent_id,
-                   customer_id = excluded.customer_id, started_at = excluded.started_at, status = excluded.status,
-                   deleted_at = excluded.deleted_at, content_hash = excluded.content_hash, synced_at = excluded.synced_at
-                 WHERE calls.content_hash IS DISTINCT FROM excluded.content_hash
-                    OR calls.deleted_at IS DISTINCT FROM excluded.deleted_at
-                 RETURNING source, account, {}",
-                crate::warehouse::partition_sql(calls, "calls")
-            ),
-            args: vec![SOURCE.to_string(), ctx.account.clone()],
-        };
-        ctx.commit(LoadUnit { state: Some(state.clone()), extra: vec![sync_calls], ..Default::default() }).await?;
+        ctx.commit(LoadUnit {
+            state: Some(state.clone()),
+            derive: vec![crate::warehouse::Derive::CallsFromCallTickets],
+            ..Default::default()
+        })
+        .await?;
         let every = ctx.sync.reconcile_every;
         let due = !every.is_zero()
             && state.reconciled_at.is_none_or(|t| (Utc::now() - t).to_std().unwrap_or_default() >= every);
