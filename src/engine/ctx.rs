@@ -136,6 +136,24 @@ impl StreamCtx {
         Ok(self.warehouse.known_hashes(table, self.source, &self.account, ids).await?)
     }
 
+    /// Keep only the records that are new or whose content hash differs from the stored one
+    /// (`key` gives a record's id and hash): the one rule by which every stream that lists
+    /// records whole writes only what changed.
+    pub async fn retain_changed<T>(
+        &self,
+        table: Table,
+        records: &mut Vec<T>,
+        key: impl Fn(&T) -> (Option<String>, Option<String>),
+    ) -> Result<(), SyncError> {
+        let ids: Vec<String> = records.iter().filter_map(|r| key(r).0).collect();
+        let known = self.known_hashes(table, ids).await?;
+        records.retain(|r| {
+            let (id, hash) = key(r);
+            known.get(id.as_deref().unwrap_or_default()) != Some(&hash)
+        });
+        Ok(())
+    }
+
     /// Start a reconciliation listing: forget the ids a previous, unfinished one recorded.
     pub async fn seen_clear(&self) -> Result<(), SyncError> {
         Ok(self.warehouse.clear_seen(&self.pipeline, &self.stream).await?)

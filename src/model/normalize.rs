@@ -21,6 +21,11 @@ use crate::timez::parse_local;
 /// A row ready for [`crate::model::to_batch`].
 pub type Row = Map<String, Value>;
 
+/// The text in column `col` of a normalized row, if it holds text.
+pub fn text_of(row: &Row, col: &str) -> Option<String> {
+    row.get(col).and_then(Value::as_str).map(String::from)
+}
+
 /// What the caller knows about every record of a batch.
 pub struct Context<'a> {
     pub source: &'static str,

@@ -787,22 +787,14 @@ impl Catalog<'_> {
                     pass.max_seen = Some(pass.max_seen.map_or(t, |m| m.max(t)));
                 }
             }
-            let ids: Vec<String> = rows
-                .iter()
-                .filter_map(|r| {
-                    r.get(*spec.table.primary_key.last().expect("key")).and_then(Value::as_str).map(String::from)
-                })
-                .collect();
-            if reconciling {
-                ctx.seen_add(ids.clone()).await?;
-            }
-            let known = ctx.known_hashes(table, ids).await?;
             let id_col = *spec.table.primary_key.last().expect("key");
-            rows.retain(|r| {
-                let id = r.get(id_col).and_then(Value::as_str).unwrap_or_default();
-                let hash = r.get("content_hash").and_then(Value::as_str).map(String::from);
-                known.get(id) != Some(&hash)
-            });
+            if reconciling {
+                ctx.seen_add(rows.iter().filter_map(|r| normalize::text_of(r, id_col)).collect()).await?;
+            }
+            ctx.retain_changed(table, &mut rows, |r| {
+                (normalize::text_of(r, id_col), normalize::text_of(r, "content_hash"))
+            })
+            .await?;
             let mut st = state.clone();
             st.pass = Some(PassState { offset: next, ..pass.clone() });
             ctx.commit(LoadUnit {

@@ -567,14 +567,11 @@ impl Liveforce {
         let id_col = *spec.table.primary_key.last().expect("key");
         let ids: Vec<String> =
             rows.iter().filter_map(|r| r.get(id_col).and_then(Value::as_str).map(String::from)).collect();
-        let known = ctx.known_hashes(table, ids.clone()).await?;
-        let changed: Vec<Row> = rows
-            .into_iter()
-            .filter(|r| {
-                let id = r.get(id_col).and_then(Value::as_str).unwrap_or_default();
-                known.get(id) != Some(&r.get("content_hash").and_then(Value::as_str).map(String::from))
-            })
-            .collect();
+        let mut changed: Vec<Row> = rows;
+        ctx.retain_changed(table, &mut changed, |r| {
+            (normalize::text_of(r, id_col), normalize::text_of(r, "content_hash"))
+        })
+        .await?;
         let mut unit = LoadUnit::default();
         // Children of changed parents, replaced as a whole.
         if let Some((stream, call, child_table, parent_col, renames)) = spec.child
@@ -734,9 +731,8 @@ impl Liveforce {
         mut tickets: Vec<TicketRow>,
         mut bad: Vec<Quarantined>,
     ) -> Result<(), SyncError> {
-        let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
-        let known = ctx.known_hashes(Table::Tickets, ids).await?;
-        tickets.retain(|t| known.get(&t.ticket_id) != Some(&t.content_hash));
+        ctx.retain_changed(Table::Tickets, &mut tickets, |t| (Some(t.ticket_id.clone()), t.content_hash.clone()))
+            .await?;
         let mut messages = Vec::new();
         if ctx.wants("ticket_messages") {
             for t in tickets.iter_mut().filter(|t| t.merged_into.is_none()) {

@@ -804,9 +804,10 @@ impl LiveZilla {
     ) -> Result<(), SyncError> {
         let mut seen = HashSet::new();
         parsed.tickets.retain(|t| seen.insert(t.ticket_id.clone()));
-        let ids: Vec<String> = parsed.tickets.iter().map(|t| t.ticket_id.clone()).collect();
-        let known = ctx.known_hashes(Table::Tickets, ids).await?;
-        parsed.tickets.retain(|t| known.get(&t.ticket_id) != Some(&t.content_hash));
+        ctx.retain_changed(Table::Tickets, &mut parsed.tickets, |t| {
+            (Some(t.ticket_id.clone()), t.content_hash.clone())
+        })
+        .await?;
         let changed: BTreeSet<String> = parsed.tickets.iter().map(|t| t.ticket_id.clone()).collect();
         let mut dedup_messages = BTreeMap::new();
         for m in parsed.messages.into_iter().filter(|m| changed.contains(&m.ticket_id)) {
