@@ -6,10 +6,11 @@
 //!
 //! * [`config`]: `desksync.toml` + `pipelines/*.toml`, env overrides, secrets by reference,
 //!   validation that reports every problem at once (and, for `run`, one broken pipeline apart
-//!   from the others).
-//! * [`sources`]: the connector registry (every vendor and stream in one place) and one folder
-//!   per vendor (`sources/<vendor>/`): paging, change detection, normalization into [`model`]
-//!   rows.
+//!   from the others). It names no vendor: connectors describe themselves to it
+//!   (`ConnectorSpec`).
+//! * [`sources`]: the connector registry (`REGISTRY`: one line per vendor; the `Connector` and
+//!   `Connection` traits) and one folder per vendor (`sources/<vendor>/`: its settings, streams,
+//!   paging, change detection, normalization into [`model`] rows).
 //! * [`engine`]: what every connector shares: the stream context (state, settings, shutdown,
 //!   the one way to commit rows and state) and the pagers.
 //! * [`http`]: the client all connectors share: auth, redaction, rate limiting, retries, the
@@ -26,7 +27,8 @@
 //!   and status over HTTP.
 //! * [`reference`]: renders `docs/tables.md` (every table, column and view) from the DDL.
 //! * [`warehouse`]: DuckDB, split by job: open and lock, migrations, the transactional commit,
-//!   state, run history and ledgers, the analysts' snapshot.
+//!   derived rows, state, run history and ledgers, the analysts' snapshot. The only module that
+//!   writes SQL.
 //! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
 //! * [`state`]: the versioned per-stream state format.
 //! * [`simulator`]: LiveAgent, LiveZilla and Liveforce on 127.0.0.1 (`simulator/<vendor>/`),
