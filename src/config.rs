@@ -195,6 +195,14 @@ pub trait ConnectorSpec: Sync {
     fn check_section(&self, _section: &toml::Value) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// Keys of `[sync]` only this connector reads: (key, its default as TOML, what it does).
+    fn sync_keys(&self) -> Vec<(&'static str, String, &'static str)> {
+        Vec::new()
+    }
+    /// Problems of those keys as given, as (key, message).
+    fn check_sync(&self, _keys: &BTreeMap<String, toml::Value>) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// The top of the file `desksync init` writes (required keys, secrets as references) and
     /// what follows the common keys (its section, commented).
     fn sample(&self, name: &str) -> (String, String);
@@ -272,23 +280,6 @@ pub struct SyncSettings {
     /// Streams of the pipeline synced at once (they share the account's rate limit, so one
     /// stream's commits do not leave the quota unused). Default: `3`.
     pub stream_concurrency: usize,
-    /// LiveZilla: tickets created this long ago are re-read every run (a reply, status change,
-    /// comment or reassignment does not change when a ticket was created, and the API has no
-    /// updated-since filter). Default: `30d`.
-    #[serde(with = "humantime_serde")]
-    pub reread_window: Duration,
-    /// LiveZilla: how often to re-read every ticket, catching changes to tickets older than
-    /// `reread_window` (`0s`: never). Default: `1d`.
-    #[serde(with = "humantime_serde")]
-    pub full_rescan_every: Duration,
-    /// LiveZilla: the created-time window of one list request, before splitting windows that
-    /// hit the request's limit. Default: `7d`.
-    #[serde(with = "humantime_serde")]
-    pub window: Duration,
-    /// LiveZilla: chats are listed only once archived, so chats started this long ago are
-    /// re-read every run. Default: `2d`.
-    #[serde(with = "humantime_serde")]
-    pub chats_reread: Duration,
     /// Without `start_date`, report windows start this long before today. Default: `30d`.
     #[serde(with = "humantime_serde")]
     pub report_history: Duration,
@@ -296,6 +287,10 @@ pub struct SyncSettings {
     /// the vendor restates recent days (late ratings, SLA evaluation). Default: `7d`.
     #[serde(with = "humantime_serde")]
     pub report_restatement: Duration,
+    /// Keys of `[sync]` that only the pipeline's connector reads ([`ConnectorSpec::sync_keys`]),
+    /// checked and read by it; any other key here is an unknown key.
+    #[serde(flatten)]
+    pub connector_keys: BTreeMap<String, toml::Value>,
 }
 
 impl Default for SyncSettings {
@@ -309,12 +304,9 @@ impl Default for SyncSettings {
             reconcile_every: Duration::from_secs(7 * 86_400),
             start_date: None,
             stream_concurrency: 3,
-            reread_window: Duration::from_secs(30 * 86_400),
-            full_rescan_every: Duration::from_secs(86_400),
-            window: Duration::from_secs(7 * 86_400),
-            chats_reread: Duration::from_secs(2 * 86_400),
             report_history: Duration::from_secs(30 * 86_400),
             report_restatement: Duration::from_secs(7 * 86_400),
+            connector_keys: BTreeMap::new(),
         }
     }
 }
@@ -362,18 +354,14 @@ pub fn sample_pipeline(kind: &dyn ConnectorSpec, name: &str) -> String {
         "[sync]\n\
          # lookback = \"{}\"                 # re-read records changed this long before the watermark\n\
          # page_size = {}                  # rows per list request\n\
-         # page_overlap = {}                 # rows a page overlaps the previous one (LiveAgent)\n\
+         # page_overlap = {}                 # rows a page overlaps the previous one (offset paging)\n\
          # batch_size = {}                  # records per load transaction (bounds memory)\n\
          # message_concurrency = {}           # per-record requests in flight at once\n\
          # stream_concurrency = {}            # streams synced at once\n\
          # reconcile_every = \"{}\"           # how often deletions are reconciled by a full id listing (0s: never)\n\
          # start_date = \"2024-01-01\"        # first run: only records changed since (and the first report day)\n\
          # report_history = \"{}\"           # without start_date: report days from this long ago\n\
-         # report_restatement = \"{}\"        # report days this recent are pulled again every run\n\
-         # reread_window = \"{}\"            # LiveZilla: tickets created this recently are re-read every run\n\
-         # full_rescan_every = \"{}\"         # LiveZilla: every ticket re-read this often (0s: never)\n\
-         # window = \"{}\"                    # LiveZilla: created-time window of one list request\n\
-         # chats_reread = \"{}\"              # LiveZilla: chats started this recently are re-read every run\n",
+         # report_restatement = \"{}\"        # report days this recent are pulled again every run\n",
         d(s.lookback),
         s.page_size,
         s.page_overlap,
@@ -383,11 +371,10 @@ pub fn sample_pipeline(kind: &dyn ConnectorSpec, name: &str) -> String {
         d(s.reconcile_every),
         d(s.report_history),
         d(s.report_restatement),
-        d(s.reread_window),
-        d(s.full_rescan_every),
-        d(s.window),
-        d(s.chats_reread)
     ));
+    for (key, default, what) in kind.sync_keys() {
+        out.push_str(&format!("# {key} = {default:<20} # {what}\n"));
+    }
     out.push_str(&tail);
     out
 }
@@ -698,6 +685,23 @@ fn validate_pipeline(
                 section = Some(value.clone());
             }
             None => bad(key, "unknown key".into()),
+        }
+    }
+    // Keys of [sync] no common field took: the connector's own, else unknown.
+    let own: Vec<&'static str> = source.map(|c| c.sync_keys().iter().map(|k| k.0).collect()).unwrap_or_default();
+    for key in raw.sync.connector_keys.keys().filter(|k| !own.contains(&k.as_str())) {
+        bad(&format!("sync.{key}"), "unknown key".into());
+    }
+    if let Some(c) = source {
+        let given: BTreeMap<String, toml::Value> = raw
+            .sync
+            .connector_keys
+            .iter()
+            .filter(|(k, _)| own.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, m) in c.check_sync(&given) {
+            bad(&format!("sync.{k}"), m);
         }
     }
     let base_url = match reqwest::Url::parse(&raw_base_url) {

@@ -257,3 +257,16 @@ fn a_connector_s_own_section_is_checked_by_the_connector() {
     let text = desksync::sources::load_config(&path).unwrap_err().to_string();
     assert!(text.contains("p.toml: liveforce: unknown key"), "{text}");
 }
+
+#[test]
+fn sync_keys_of_one_connector_are_checked_by_it_and_unknown_to_the_others() {
+    let lz = "source = \"livezilla\"\nbase_url = \"https://a.example\"\naccount = \"a\"\nusername = \"u\"\npassword = \"${X}\"\n";
+    let (_d, path) = one_pipeline(&format!("{lz}[sync]\nwindow = \"soon\"\nreread_window = \"3d\"\n"));
+    let text = desksync::sources::load_config(&path).unwrap_err().to_string();
+    assert!(text.contains("p.toml: sync") && text.contains("soon"), "a bad LiveZilla duration: {text}");
+    assert!(!text.contains("reread_window"), "a good one is not a problem: {text}");
+    let la = "source = \"liveagent\"\nbase_url = \"https://a.example\"\naccount = \"a\"\napi_key = \"${X}\"\n";
+    let (_d, path) = one_pipeline(&format!("{la}[sync]\nwindow = \"7d\"\n"));
+    let text = desksync::sources::load_config(&path).unwrap_err().to_string();
+    assert!(text.contains("p.toml: sync.window: unknown key"), "{text}");
+}

@@ -99,10 +99,7 @@ const VENDOR_PLACES: &[&str] = &[
 ];
 
 /// Files outside those places that still name a vendor in code, and why (to be removed).
-const KNOWN_VENDOR_NAMES: &[(&str, &str)] = &[(
-    "config.rs",
-    "four LiveZilla-only keys sit in the shared [sync] settings; moving them into the connector changes the file format",
-)];
+const KNOWN_VENDOR_NAMES: &[(&str, &str)] = &[];
 
 /// Code lines of `text` (comments and `#[cfg(test)]` modules left out) that name a vendor.
 fn vendor_lines(text: &str) -> Vec<String> {

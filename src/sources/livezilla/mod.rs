@@ -584,6 +584,8 @@ fn refused(e: HttpError) -> SyncError {
 
 pub struct LiveZilla {
     pub http: HttpClient,
+    /// The `[sync]` keys only LiveZilla reads.
+    sync: settings::LivezillaSync,
 }
 
 /// What a windowed listing reads: tickets by created time, or chats by start time.
@@ -615,8 +617,10 @@ impl Listing {
 }
 
 impl LiveZilla {
-    pub fn new(_cfg: &PipelineConfig, http: HttpClient) -> LiveZilla {
-        LiveZilla { http }
+    pub fn new(cfg: &PipelineConfig, http: HttpClient) -> LiveZilla {
+        // Validated with the configuration; defaults if that ever disagrees.
+        let sync = settings::LivezillaSync::from_keys(&cfg.sync.connector_keys).unwrap_or_default();
+        LiveZilla { http, sync }
     }
 
     async fn call(&self, ctx: Option<&StreamCtx>, form: Vec<(&str, String)>) -> Result<Value, SyncError> {
@@ -682,14 +686,14 @@ impl LiveZilla {
             Some(p) => p,
             None => {
                 let now = Utc::now();
-                let every = ctx.sync.full_rescan_every;
+                let every = self.sync.full_rescan_every;
                 let full = matches!(listing, Listing::Tickets)
                     && state.cursor.is_some()
                     && !every.is_zero()
                     && state.reconciled_at.is_none_or(|r| (now - r).to_std().unwrap_or_default() >= every);
                 let trailing = Duration::from_std(match listing {
-                    Listing::Tickets => ctx.sync.reread_window,
-                    Listing::Chats => ctx.sync.chats_reread,
+                    Listing::Tickets => self.sync.reread_window,
+                    Listing::Chats => self.sync.chats_reread,
                 })
                 .unwrap_or_default();
                 let since = match state.cursor {
@@ -714,7 +718,7 @@ impl LiveZilla {
             until = b.timestamp();
         }
         let limit = ctx.sync.page_size.clamp(1, MAX_LIMIT);
-        let base_step = ctx.sync.window.as_secs().max(1) as i64;
+        let base_step = self.sync.window.as_secs().max(1) as i64;
         // Windows [a, a + step) oldest first. A full answer may have lost rows: halve the step
         // and read again. A sparse one doubles the step (up to 64 windows), so years without
         // tickets cost a few requests, not one per week.
