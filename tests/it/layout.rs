@@ -94,7 +94,7 @@ const VENDOR_PLACES: &[&str] = &[
     "simulator/liveforce/",
     "sources/mod.rs",
     "simulator/mod.rs",
-    "model/tables.rs",
+    "model/tables/",
     "warehouse/migrate.rs",
 ];
 
