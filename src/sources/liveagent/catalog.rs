@@ -17,7 +17,7 @@
 //!   pulls the days missing from that ledger plus the last `sync.report_restatement` days,
 //!   because the vendor restates recent days.
 //!
-//! To add an endpoint of one of these shapes: declare its table in `model/tables.rs` (and the DDL),
+//! To add an endpoint of one of these shapes: declare its table in `model/tables/liveagent.rs` (and the DDL),
 //! add a [`Spec`] to [`SPECS`] with the renames its vendor field names need, and serve it in
 //! the simulator.
 
