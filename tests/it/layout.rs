@@ -9,35 +9,38 @@ use std::path::Path;
 /// Imports (from, to) that close a cycle today, and why.
 const KNOWN: &[(&str, &str, &str)] = &[];
 
-/// Top-level module → the top-level modules it names (`crate::x`, `super::x` at the top).
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
+/// Every `.rs` file below `src/`: (path relative to `src/` with `/`, its text).
+fn sources() -> Vec<(String, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut out = Vec::new();
     let mut stack = vec![src.clone()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, std::fs::read_to_string(&path).unwrap()));
             }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let rel = path.strip_prefix(&src).unwrap();
-            let top =
-                rel.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
-            if ["main", "lib", "cli"].contains(&top.as_str()) {
-                continue; // the binary and the crate root sit above everything
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let deps = out.entry(top.clone()).or_default();
-            for (i, _) in text.match_indices("crate::") {
-                let name: String =
-                    text[i + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-                if !name.is_empty() && name != top {
-                    deps.insert(name);
-                }
+        }
+    }
+    out
+}
+
+/// Top-level module → the top-level modules it names (`crate::x`).
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (rel, text) in sources() {
+        let top = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+        if ["main", "lib", "cli"].contains(&top.as_str()) {
+            continue; // the binary and the crate root sit above everything
+        }
+        let deps = out.entry(top.clone()).or_default();
+        for (i, _) in text.match_indices("crate::") {
+            let name: String = text[i + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() && name != top {
+                deps.insert(name);
             }
         }
     }
@@ -114,24 +117,14 @@ fn vendor_lines(text: &str) -> Vec<String> {
 
 #[test]
 fn only_vendor_folders_registries_and_table_files_name_a_vendor() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut stack = vec![src.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let rel = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
-            if !rel.ends_with(".rs") || VENDOR_PLACES.iter().any(|p| rel.starts_with(p)) {
-                continue;
-            }
-            let lines = vendor_lines(&std::fs::read_to_string(&path).unwrap());
-            if !lines.is_empty() {
-                found.insert(rel, lines);
-            }
+    for (rel, text) in sources() {
+        if VENDOR_PLACES.iter().any(|p| rel.starts_with(p)) {
+            continue;
+        }
+        let lines = vendor_lines(&text);
+        if !lines.is_empty() {
+            found.insert(rel, lines);
         }
     }
     for (file, why) in KNOWN_VENDOR_NAMES {
