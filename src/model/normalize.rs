@@ -21,6 +21,27 @@ use crate::timez::parse_local;
 /// A row ready for [`crate::model::to_batch`].
 pub type Row = Map<String, Value>;
 
+/// Rows with the same primary key collapsed to the last one listed (a record a listing returns
+/// twice, e.g. across pages, is the same record; the later copy is the fresher), in the order
+/// each key was first seen. Every stream that builds rows from a listing de-duplicates with this.
+pub fn dedup(table: crate::model::Table, rows: Vec<Row>) -> Vec<Row> {
+    let pk = table.primary_key();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let key =
+            pk.iter().map(|k| r.get(*k).map(Value::to_string).unwrap_or_default()).collect::<Vec<_>>().join("\u{1}");
+        match index.get(&key) {
+            Some(&i) => out[i] = r,
+            None => {
+                index.insert(key, out.len());
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
 /// The text in column `col` of a normalized row, if it holds text.
 pub fn text_of(row: &Row, col: &str) -> Option<String> {
     row.get(col).and_then(Value::as_str).map(String::from)

@@ -21,7 +21,7 @@
 //! add a [`Spec`] to [`SPECS`] with the renames its vendor field names need, and serve it in
 //! the simulator.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
@@ -443,25 +443,6 @@ fn build(table: Table, rows: &[Row]) -> Result<arrow::record_batch::RecordBatch,
     to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
 }
 
-/// Keep the last row per primary key (a vendor list may repeat a record, e.g. across pages).
-fn dedup(table: Table, rows: Vec<Row>) -> Vec<Row> {
-    let pk = table.primary_key();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
-    for r in rows {
-        let key =
-            pk.iter().map(|k| r.get(*k).map(Value::to_string).unwrap_or_default()).collect::<Vec<_>>().join("\u{1}");
-        match index.get(&key) {
-            Some(&i) => out[i] = r,
-            None => {
-                index.insert(key, out.len());
-                out.push(r);
-            }
-        }
-    }
-    out
-}
-
 fn quarantine(raw: &Value, key: Option<String>, reason: String) -> Quarantined {
     Quarantined { record_key: key, reason, raw: raw.to_string() }
 }
@@ -481,7 +462,7 @@ fn rows_of(
             Err(reason) => bad.push(quarantine(r, id_key.and_then(|k| text(r, k).ok().flatten()), reason)),
         }
     }
-    dedup(table, rows)
+    normalize::dedup(table, rows)
 }
 
 /// The vendor key of a table's last primary-key column (the record's own id), for paging anchors
@@ -702,8 +683,8 @@ impl Catalog<'_> {
         if refresh_all {
             state.reconciled_at = Some(now);
         }
-        let rows = dedup(table, rows);
-        let fields = dedup(fields_table, fields);
+        let rows = normalize::dedup(table, rows);
+        let fields = normalize::dedup(fields_table, fields);
         ctx.seen_clear().await?;
         ctx.seen_add(listed_ids.into_iter().collect()).await?;
         ctx.commit(LoadUnit {
@@ -887,7 +868,7 @@ impl Catalog<'_> {
                     Err(reason) => bad.push(quarantine(r, Some(format!("{day}")), reason)),
                 }
             }
-            let window_rows = dedup(table, window_rows);
+            let window_rows = normalize::dedup(table, window_rows);
             unit.windows.push(WindowLoaded { start, end, rows: window_rows.len() as i64 });
             let mut hashes: Vec<String> = window_rows
                 .iter()
@@ -984,7 +965,7 @@ impl Catalog<'_> {
                 Err(reason) => bad.push(quarantine(&a, None, reason)),
             }
         }
-        let rows = dedup(table, rows);
+        let rows = normalize::dedup(table, rows);
         let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
             batches: vec![(table, build(table, &rows)?)],

@@ -414,17 +414,6 @@ fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_
     to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
 }
 
-fn dedup_rows(table: Table, rows: Vec<Row>) -> Vec<Row> {
-    let pk = table.primary_key();
-    let mut by: BTreeMap<String, Row> = BTreeMap::new();
-    for r in rows {
-        let key =
-            pk.iter().map(|k| r.get(*k).map(Value::to_string).unwrap_or_default()).collect::<Vec<_>>().join("\u{1}");
-        by.insert(key, r);
-    }
-    by.into_values().collect()
-}
-
 pub struct Liveforce {
     pub http: HttpClient,
     settings: settings::LiveforceSettings,
@@ -563,7 +552,7 @@ impl Liveforce {
                 Err(reason) => bad.push(Quarantined { record_key: s(r, spec.id_key), reason, raw: r.to_string() }),
             }
         }
-        let rows = dedup_rows(table, rows);
+        let rows = normalize::dedup(table, rows);
         let id_col = *spec.table.primary_key.last().expect("key");
         let ids: Vec<String> =
             rows.iter().filter_map(|r| r.get(id_col).and_then(Value::as_str).map(String::from)).collect();
@@ -603,7 +592,7 @@ impl Liveforce {
                 parents.push(pid);
             }
             unit.replace.push(Replace { table: child, filters: vec![], column: parent_col, values: parents });
-            unit.batches.push((child, build(child, &dedup_rows(child, child_rows))?));
+            unit.batches.push((child, build(child, &normalize::dedup(child, child_rows))?));
         }
         unit.batches.insert(0, (table, build(table, &changed)?));
         // Dimensions (small, listed whole): a record no longer listed is marked deleted.
@@ -662,7 +651,7 @@ impl Liveforce {
             }
             (table, rows)
         };
-        let rows = dedup_rows(table, rows);
+        let rows = normalize::dedup(table, rows);
         let state = StreamState { version: 1, cursor: Some(captured), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
             batches: vec![(table, build(table, &rows)?)],
