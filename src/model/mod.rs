@@ -418,6 +418,14 @@ pub struct Quarantined {
     pub raw: String,
 }
 
+impl Quarantined {
+    /// The vendor's record `raw` (kept as JSON text), its id when it had one, and why it could
+    /// not be loaded: the one way every connector quarantines a record.
+    pub fn record(raw: &serde_json::Value, key: Option<String>, reason: String) -> Quarantined {
+        Quarantined { record_key: key, reason, raw: raw.to_string() }
+    }
+}
+
 /// Heuristic used for `body_format`: a body is HTML when it contains a tag.
 pub fn looks_like_html(body: &str) -> bool {
     let bytes = body.as_bytes();

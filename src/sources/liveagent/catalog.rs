@@ -443,10 +443,6 @@ fn build(table: Table, rows: &[Row]) -> Result<arrow::record_batch::RecordBatch,
     to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
 }
 
-fn quarantine(raw: &Value, key: Option<String>, reason: String) -> Quarantined {
-    Quarantined { record_key: key, reason, raw: raw.to_string() }
-}
-
 /// Normalize a list of records; failures become quarantine rows.
 fn rows_of(
     table: Table,
@@ -459,7 +455,7 @@ fn rows_of(
     for r in records {
         match normalize::row(table, r, cx) {
             Ok(row) => rows.push(row),
-            Err(reason) => bad.push(quarantine(r, id_key.and_then(|k| text(r, k).ok().flatten()), reason)),
+            Err(reason) => bad.push(Quarantined::record(r, id_key.and_then(|k| text(r, k).ok().flatten()), reason)),
         }
     }
     normalize::dedup(table, rows)
@@ -606,7 +602,7 @@ impl Catalog<'_> {
         let mut reread = Vec::new();
         for rec in &listed {
             let Some(id) = text(rec, "id").ok().flatten().filter(|s| !s.is_empty()) else {
-                bad.push(quarantine(rec, None, "companies record without id".into()));
+                bad.push(Quarantined::record(rec, None, "companies record without id".into()));
                 continue;
             };
             let hash = content_hash(rec);
@@ -648,7 +644,7 @@ impl Catalog<'_> {
                                 };
                                 match normalize::row(fields_table, f, &fcx) {
                                     Ok(r) => fields.push(r),
-                                    Err(reason) => bad.push(quarantine(f, Some(id.clone()), reason)),
+                                    Err(reason) => bad.push(Quarantined::record(f, Some(id.clone()), reason)),
                                 }
                             }
                         }
@@ -674,7 +670,7 @@ impl Catalog<'_> {
             }
             match normalize::row(table, &source, &cx) {
                 Ok(r) => rows.push(r),
-                Err(reason) => bad.push(quarantine(rec, Some(id), reason)),
+                Err(reason) => bad.push(Quarantined::record(rec, Some(id), reason)),
             }
         }
         // Unchanged companies are not in the batch, so "gone" is judged against the listed ids.
@@ -865,7 +861,7 @@ impl Catalog<'_> {
                 }
                 match normalize::row(table, r, &cx_r) {
                     Ok(row) => window_rows.push(row),
-                    Err(reason) => bad.push(quarantine(r, Some(format!("{day}")), reason)),
+                    Err(reason) => bad.push(Quarantined::record(r, Some(format!("{day}")), reason)),
                 }
             }
             let window_rows = normalize::dedup(table, window_rows);
@@ -936,7 +932,7 @@ impl Catalog<'_> {
                     seen.insert(r["agent_id"].as_str().unwrap_or_default().to_string());
                     rows.push(r);
                 }
-                Err(reason) => bad.push(quarantine(a, None, reason)),
+                Err(reason) => bad.push(Quarantined::record(a, None, reason)),
             }
         }
         let report = spec("report_agents").expect("declared");
@@ -962,7 +958,7 @@ impl Catalog<'_> {
                     seen.insert(id);
                     rows.push(r);
                 }
-                Err(reason) => bad.push(quarantine(&a, None, reason)),
+                Err(reason) => bad.push(Quarantined::record(&a, None, reason)),
             }
         }
         let rows = normalize::dedup(table, rows);

@@ -169,10 +169,6 @@ fn time(v: &Value, key: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>
     }
 }
 
-fn quarantine(raw: &Value, key: Option<String>, reason: String) -> Quarantined {
-    Quarantined { record_key: key, reason, raw: raw.to_string() }
-}
-
 pub fn status(code: &str) -> &'static str {
     match code {
         "N" => "new",
@@ -220,7 +216,7 @@ fn message_kind(rtype: &str) -> &'static str {
 pub fn ticket_row(raw: &Value, account: &str, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<TicketRow, Quarantined> {
     let id = match text(raw, "conversationid") {
         Ok(Some(id)) if !id.trim().is_empty() => id,
-        _ => return Err(quarantine(raw, None, "conversation without a conversationid".into())),
+        _ => return Err(Quarantined::record(raw, None, "conversation without a conversationid".into())),
     };
     let build = || -> Result<TicketRow, String> {
         let status_raw = nonempty(text(raw, "status")?);
@@ -258,7 +254,7 @@ pub fn ticket_row(raw: &Value, account: &str, tz: chrono_tz::Tz, now: DateTime<U
             merged_into: None,
         })
     };
-    build().map_err(|reason| quarantine(raw, Some(id.clone()), reason))
+    build().map_err(|reason| Quarantined::record(raw, Some(id.clone()), reason))
 }
 
 /// Normalize a `/messages` answer (groups of messages) of one conversation.
@@ -272,7 +268,7 @@ pub fn message_rows(
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     let Some(groups) = response.get("groups").and_then(Value::as_array) else {
-        bad.push(quarantine(response, Some(ticket_id.into()), "messages answer without a groups list".into()));
+        bad.push(Quarantined::record(response, Some(ticket_id.into()), "messages answer without a groups list".into()));
         return (rows, bad);
     };
     for g in groups {
@@ -320,7 +316,7 @@ pub fn message_rows(
                 Ok(r) => rows.push(r),
                 Err(reason) => {
                     let key = text(m, "messageid").ok().flatten().map(|mid| format!("{ticket_id}/{mid}"));
-                    bad.push(quarantine(m, key.or(Some(ticket_id.into())), reason));
+                    bad.push(Quarantined::record(m, key.or(Some(ticket_id.into())), reason));
                 }
             }
         }
@@ -447,7 +443,7 @@ impl LiveAgent {
         for rec in list(&r, list_key, list_key)? {
             match nonempty(text(rec, id_field).ok().flatten()) {
                 Some(id) => rows.push(row(rec, id, &ctx.account, now)),
-                None => bad.push(quarantine(rec, None, format!("{list_key} record without a {id_field}"))),
+                None => bad.push(Quarantined::record(rec, None, format!("{list_key} record without a {id_field}"))),
             }
         }
         let state = StreamState { version: 1, cursor: Some(now), pass: None, reconciled_at: None };
@@ -812,7 +808,7 @@ impl LiveAgent {
             for f in list(&r, "customfields", "conversation details")? {
                 match nonempty(text(f, "code").ok().flatten()) {
                     Some(code) => field(code, text(f, "value").ok().flatten()),
-                    None => bad.push(quarantine(f, Some(id.clone()), "custom field without a code".into())),
+                    None => bad.push(Quarantined::record(f, Some(id.clone()), "custom field without a code".into())),
                 }
             }
         }
@@ -855,7 +851,7 @@ impl LiveAgent {
             for tag in list(&r, "tags", "conversation tags")? {
                 match crate::model::normalize::row(table, tag, &cx) {
                     Ok(row) => rows.push(row),
-                    Err(reason) => bad.push(quarantine(tag, Some(id.clone()), reason)),
+                    Err(reason) => bad.push(Quarantined::record(tag, Some(id.clone()), reason)),
                 }
             }
         }

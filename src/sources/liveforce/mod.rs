@@ -307,7 +307,7 @@ pub fn ticket_row(
     statuses: &BTreeMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<TicketRow, Quarantined> {
-    let q = |key: Option<String>, reason: String| Quarantined { record_key: key, reason, raw: raw.to_string() };
+    let q = |key: Option<String>, reason: String| Quarantined::record(raw, key, reason);
     let id = s(raw, "ticketid").ok_or_else(|| q(None, "ticket without a ticketid".into()))?;
     let build = || -> Result<TicketRow, String> {
         let status_id =
@@ -383,11 +383,7 @@ pub fn message_rows(
         };
         match build() {
             Ok(r) => rows.push(r),
-            Err(reason) => bad.push(Quarantined {
-                record_key: Some(format!("{ticket_id}/{message_id}")),
-                reason,
-                raw: m.to_string(),
-            }),
+            Err(reason) => bad.push(Quarantined::record(m, Some(format!("{ticket_id}/{message_id}")), reason)),
         }
     };
     let mut opening = details.clone();
@@ -584,9 +580,7 @@ impl Liveforce {
                 for c in records(&answer)? {
                     match normalize::row(child, &c, &ccx) {
                         Ok(row) => child_rows.push(row),
-                        Err(reason) => {
-                            bad.push(Quarantined { record_key: Some(pid.clone()), reason, raw: c.to_string() })
-                        }
+                        Err(reason) => bad.push(Quarantined::record(&c, Some(pid.clone()), reason)),
                     }
                 }
                 parents.push(pid);
@@ -620,7 +614,7 @@ impl Liveforce {
             for r in records(&answer)? {
                 match normalize::row(table, &r, &cx) {
                     Ok(row) => rows.push(row),
-                    Err(reason) => bad.push(Quarantined { record_key: None, reason, raw: r.to_string() }),
+                    Err(reason) => bad.push(Quarantined::record(&r, None, reason)),
                 }
             }
             (table, rows)

@@ -234,10 +234,6 @@ pub struct Parsed {
     pub bad: Vec<Quarantined>,
 }
 
-fn quarantine(raw: &Value, key: Option<String>, reason: String) -> Quarantined {
-    Quarantined { record_key: key, reason, raw: raw.to_string() }
-}
-
 /// The list in `{"<key>":[{"<item>":{…}}, …]}`.
 pub fn items<'a>(answer: &'a Value, key: &str, item: &str) -> Result<Vec<&'a Value>, SyncError> {
     match answer.get(key) {
@@ -256,7 +252,7 @@ pub fn parse_tickets(answer: &Value, account: &str, now: DateTime<Utc>) -> Resul
     for t in items(answer, "Tickets", "Ticket")? {
         match ticket(t, account, now, &mut out) {
             Ok(()) => {}
-            Err(reason) => out.bad.push(quarantine(t, s(t, "Id"), reason)),
+            Err(reason) => out.bad.push(Quarantined::record(t, s(t, "Id"), reason)),
         }
     }
     Ok(out)
@@ -407,7 +403,7 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
     let mut out = Parsed::default();
     for c in items(answer, "Chats", "Chat")? {
         let Some(chat_id) = s(c, "ChatId") else {
-            out.bad.push(quarantine(c, None, "chat without a ChatId".into()));
+            out.bad.push(Quarantined::record(c, None, "chat without a ChatId".into()));
             continue;
         };
         let id = format!("chat-{chat_id}");
@@ -500,7 +496,7 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
                 out.tickets.push(t);
                 out.messages.extend(m);
             }
-            Err(reason) => out.bad.push(quarantine(c, Some(id), reason)),
+            Err(reason) => out.bad.push(Quarantined::record(c, Some(id), reason)),
         }
     }
     Ok(out)
@@ -539,7 +535,7 @@ pub fn parse_operators(answer: &Value, account: &str, now: DateTime<Utc>) -> Res
         }
         match normalize::row(table, &stable, &cx) {
             Ok(r) => agents.push(r),
-            Err(reason) => bad.push(quarantine(o, None, reason)),
+            Err(reason) => bad.push(Quarantined::record(o, None, reason)),
         }
         for (_, g) in entries(o.get("Groups")) {
             if let Some(g) = g.as_str().filter(|g| !g.is_empty()) {
