@@ -220,9 +220,7 @@ pub async fn run(
                 cancelled: true,
             });
         }
-        if matches!(&e, SyncError::Http(h) if h.host_unreachable() || h.timed_out())
-            || source.http().refused().is_some()
-        {
+        if source.preflight_is_fatal(&e) {
             return Err(WarehouseError::Invalid(format!("pipeline {}: the preflight check failed: {e}", p.name)));
         }
         tracing::warn!(pipeline = %p.name, "preflight check failed; loading the windows anyway: {e}");

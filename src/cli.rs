@@ -620,11 +620,7 @@ async fn run(given: &Option<PathBuf>, names: &[String]) -> Result<ExitCode> {
             not_run.push((b.name.clone(), "configuration problems".into()));
         }
         if selected.is_empty() && broken.is_empty() {
-            let dir = config
-                .settings
-                .pipelines_dir
-                .clone()
-                .unwrap_or_else(|| config_path(given).unwrap_or_default().with_file_name("pipelines"));
+            let dir = config::pipelines_dir(&config_path(given)?, &config.settings);
             bail!("no pipelines configured in {} (`desksync init VENDOR NAME` writes one)", dir.display());
         }
     } else {
@@ -794,17 +790,23 @@ fn validate(given: &Option<PathBuf>) -> Result<ExitCode> {
 fn streams(given: &Option<PathBuf>, pipeline: Option<&str>, json: bool) -> Result<ExitCode> {
     // With a configuration (given, or ./desksync.toml, or ./pipelines), it is validated first.
     let has_config = given.is_some() || Path::new("desksync.toml").exists() || Path::new("pipelines").is_dir();
-    let problems = match has_config {
-        true => sources::load_config(&config_path(given)?).err(),
-        false => None,
+    // One read of the configuration: its problems fail the command after the listing.
+    let loaded =
+        if has_config || pipeline.is_some() { Some(sources::load_config_partial(&config_path(given)?)) } else { None };
+    let problems = match &loaded {
+        Some(Err(e)) => Some(e.clone()),
+        Some(Ok((_, broken))) if !broken.is_empty() => {
+            Some(config::ConfigErrors(broken.iter().flat_map(|b| b.problems.clone()).collect()))
+        }
+        _ => None,
     };
-    let (kinds, selected): (Vec<SourceKind>, Option<Vec<String>>) = match pipeline {
-        Some(name) => {
-            let (config, broken) = load_partial(given)?;
-            let p = pick(&config, &broken, name)?;
+    let (kinds, selected): (Vec<SourceKind>, Option<Vec<String>>) = match (pipeline, &loaded) {
+        (Some(_), Some(Err(e))) => bail!("{e}"),
+        (Some(name), Some(Ok((config, broken)))) => {
+            let p = pick(config, broken, name)?;
             (vec![p.kind()], Some(p.streams.clone()))
         }
-        None => (SourceKind::all(), None),
+        _ => (SourceKind::all(), None),
     };
     let mut rows = Vec::new();
     for kind in kinds {
@@ -940,8 +942,8 @@ async fn state(given: &Option<PathBuf>, action: StateAction) -> Result<ExitCode>
 /// `desksync runs`.
 async fn runs(given: &Option<PathBuf>, pipeline: Option<&str>, last: usize, json: bool) -> Result<ExitCode> {
     let (config, broken) = load_partial(given)?;
+    // A broken pipeline still has its history; an unknown name is an error listing the names.
     if let Some(name) = pipeline
-        && config.pipeline(name).is_none()
         && !broken.iter().any(|b| b.name == name)
     {
         pick(&config, &broken, name)?;
@@ -1083,18 +1085,8 @@ fn init(given: &Option<PathBuf>, vendor: &str, name: Option<&str>) -> Result<Exi
         bail!("the pipeline name '{name}' must be letters, digits, '-' or '_'");
     }
     let path = config_path(given)?;
-    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let settings_dir = if path.exists() {
-        let (config, _) = load_partial(given)?;
-        config.settings.pipelines_dir.clone()
-    } else {
-        None
-    };
-    let dir = match settings_dir {
-        Some(d) if d.is_absolute() => d,
-        Some(d) => base.join(d),
-        None => base.join("pipelines"),
-    };
+    let settings = config::load_settings(&path).map_err(|e| anyhow!("{e}"))?;
+    let dir = config::pipelines_dir(&path, &settings);
     let file = dir.join(format!("{name}.toml"));
     if file.exists() {
         bail!("{} exists already; choose another name or edit it", file.display());

@@ -543,6 +543,34 @@ fn read_file<T: for<'de> Deserialize<'de>>(
     }
 }
 
+/// `desksync.toml` (with its environment overrides), defaults when it is absent.
+fn read_settings(config_path: &Path, problems: &mut Vec<ConfigProblem>) -> Settings {
+    if config_path.exists() {
+        read_file(config_path, "DESKSYNC", problems).unwrap_or_default()
+    } else {
+        Settings::default()
+    }
+}
+
+/// `desksync.toml` alone, without reading any pipeline (what `desksync init` needs before the
+/// pipelines directory exists).
+pub fn load_settings(config_path: &Path) -> Result<Settings, ConfigErrors> {
+    let mut problems = Vec::new();
+    let settings = read_settings(config_path, &mut problems);
+    if problems.is_empty() { Ok(settings) } else { Err(ConfigErrors(problems)) }
+}
+
+/// Where the pipeline files of the configuration at `config_path` are: `pipelines_dir`,
+/// relative to the directory of `desksync.toml`. Default: `pipelines` beside it.
+pub fn pipelines_dir(config_path: &Path, settings: &Settings) -> PathBuf {
+    let dir = settings.pipelines_dir.as_deref().unwrap_or(Path::new("pipelines"));
+    if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        config_path.parent().map(Path::to_path_buf).unwrap_or_default().join(dir)
+    }
+}
+
 /// A pipeline file that did not validate, with its problems.
 #[derive(Debug, Clone)]
 pub struct BrokenPipeline {
@@ -574,13 +602,9 @@ pub fn load_partial(
 ) -> Result<(Config, Vec<BrokenPipeline>), ConfigErrors> {
     let mut problems = Vec::new();
     let base = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let settings: Settings = if config_path.exists() {
-        read_file(config_path, "DESKSYNC", &mut problems).unwrap_or_default()
-    } else {
-        Settings::default()
-    };
+    let settings = read_settings(config_path, &mut problems);
     let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
-    let pipelines_dir = resolve(settings.pipelines_dir.as_deref().unwrap_or(Path::new("pipelines")));
+    let pipelines_dir = pipelines_dir(config_path, &settings);
     let mut pipelines = Vec::new();
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&pipelines_dir) {
         Ok(rd) => {

@@ -156,16 +156,6 @@ pub async fn after_load(
     lake.or(publish)
 }
 
-/// Whether a preflight failure ends the run before any stream starts: the host cannot be
-/// reached, does not answer, or refused the credentials. Anything else (a 403 on the check's
-/// endpoint, an odd answer) is logged and the streams run, each reporting its own errors.
-fn preflight_is_fatal(e: &SyncError, http: &crate::http::HttpClient) -> bool {
-    match e {
-        SyncError::Http(h) => h.host_unreachable() || h.timed_out() || http.refused().is_some(),
-        _ => false,
-    }
-}
-
 /// Run one incremental pass of `p`.
 pub async fn run_pipeline(
     config: &Config,
@@ -217,7 +207,7 @@ pub async fn run_pipeline_observed(
             _ = shutdown.cancelled() => Some((RunStatus::Interrupted, "stopped by a signal before the first stream".into())),
             checked = source.preflight() => match checked {
                 Ok(()) => None,
-                Err(e) if preflight_is_fatal(&e, source.http()) => Some((RunStatus::Failed, e.to_string())),
+                Err(e) if source.preflight_is_fatal(&e) => Some((RunStatus::Failed, e.to_string())),
                 Err(e) => {
                     tracing::warn!(pipeline = %p.name, "preflight check failed; running the streams anyway: {e}");
                     None

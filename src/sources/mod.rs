@@ -145,11 +145,6 @@ impl SourceKind {
     pub fn spec(self) -> &'static dyn ConnectorSpec {
         self.0
     }
-
-    /// The connector itself.
-    pub fn connector(self) -> &'static dyn Connector {
-        self.0
-    }
 }
 
 /// How a stream decides what to fetch.
@@ -210,11 +205,6 @@ pub fn streams(kind: SourceKind) -> Vec<StreamInfo> {
     kind.0.stream_infos()
 }
 
-/// The stream `stream` of `kind`, if it has one by that name.
-pub fn stream(kind: SourceKind, stream: &str) -> Option<StreamInfo> {
-    streams(kind).into_iter().find(|s| s.name == stream)
-}
-
 pub fn stream_names(kind: SourceKind) -> Vec<&'static str> {
     streams(kind).iter().map(|s| s.name).collect()
 }
@@ -256,6 +246,16 @@ impl Source {
     /// client then refuses every later request itself).
     pub async fn preflight(&self) -> Result<(), SyncError> {
         crate::http::with_retry_limit(1, self.check()).await.map(|_| ())
+    }
+
+    /// Whether a preflight failure ends the run before any stream starts: the host cannot be
+    /// reached, does not answer, or refused the credentials. Anything else (a 403 on the check's
+    /// endpoint, an odd answer) is logged and the streams run, each reporting its own errors.
+    pub fn preflight_is_fatal(&self, e: &SyncError) -> bool {
+        match e {
+            SyncError::Http(h) => h.host_unreachable() || h.timed_out() || self.http().refused().is_some(),
+            _ => false,
+        }
     }
 
     /// Sync one stream.

@@ -703,3 +703,15 @@ async fn run_shows_progress_on_a_terminal() {
     assert!(screen.contains("la: succeeded"), "{screen}");
     assert!(!screen.contains(" INFO "), "a terminal run shows progress, not info logs:\n{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_works_before_the_pipelines_directory_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("desksync.toml"), "pipelines_dir = \"conf.d\"\n").unwrap();
+    let out = run_in(dir.path(), &["init", "liveforce", "crm"]).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(dir.path().join("conf.d/crm.toml").is_file(), "written where desksync.toml says: {out:?}");
+    let out = run_in(dir.path(), &["init", "zendesk"]).await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("known: liveagent, livezilla, liveforce"), "{out:?}");
+}
