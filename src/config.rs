@@ -695,7 +695,6 @@ fn validate_pipeline(
     }
     let source: Option<&dyn ConnectorSpec> = connectors.iter().copied().find(|c| c.name() == raw_source);
     if source.is_none() && raw.source.is_some() {
-        let known: Vec<&str> = connectors.iter().map(|k| k.name()).collect();
         bad("source", format!("unknown source '{raw_source}' (known: {})", known.join(", ")));
     }
     // Top-level keys no field took: the connector's own section, else unknown.

@@ -299,7 +299,6 @@ impl HttpClient {
         let result = self.send_with_retries_inner(url, form).await;
         if let Err(e) = &result
             && e.host_unreachable()
-            && !matches!(e, HttpError::HostDown { .. })
         {
             self.down.lock().expect("down lock").get_or_insert_with(|| e.clone());
         }

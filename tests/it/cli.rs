@@ -679,11 +679,8 @@ async fn the_readme_command_summary_matches_help() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_shows_progress_on_a_terminal() {
-    // `script` gives the command a pseudo-terminal, as a person at a shell has.
-    if std::process::Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: util-linux `script` is not installed");
-        return;
-    }
+    // `script` (util-linux, in Debian's essential bsdutils) gives the command a pseudo-terminal,
+    // as a person at a shell has.
     let env = slow_env().await;
     let command = format!("{} --config {} run -p la", env!("CARGO_BIN_EXE_desksync"), env.config_path.display());
     let out = tokio::time::timeout(
