@@ -9,3 +9,14 @@ pub mod ctx;
 pub mod paging;
 
 pub use ctx::{PendingCommit, RunProgress, StreamCtx};
+
+/// Rows of `table` as an Arrow batch for a [`crate::warehouse::LoadUnit`]; a row that does not
+/// fit the table's schema is a protocol error naming the table. Every connector builds its
+/// batches with this.
+pub fn batch<R: serde::Serialize>(
+    table: crate::model::Table,
+    rows: &[R],
+) -> Result<arrow::record_batch::RecordBatch, crate::error::SyncError> {
+    crate::model::to_batch(table, rows)
+        .map_err(|e| crate::error::SyncError::Protocol(format!("building {} rows: {e}", table.name())))
+}

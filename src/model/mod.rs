@@ -10,6 +10,7 @@
 //! through [`to_batch`], which uses arrow-json's serde decoder, so a row struct is all a
 //! connector needs to write.
 
+pub mod fields;
 pub mod normalize;
 pub mod tables;
 

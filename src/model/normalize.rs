@@ -3,8 +3,9 @@
 //! Each column is looked up in the record under, in order: a rename the stream gives, the
 //! column's own name, and its camelCase form (`new_answer_avg_time` ← `newAnswerAvgTime`), so a
 //! table declaration plus a few renames is all a simple stream needs. Values are converted by
-//! the column's type, accepting what vendors really send: numbers as strings or numbers, empty
-//! strings as NULL, `0000-00-00 00:00:00` and `now` as no time, `Y`/`N` flags, comma lists.
+//! the column's type by the rules every vendor shares ([`crate::model::fields`]): text as sent
+//! (`''` stays `''`), numbers from strings, blank numbers, times and flags as NULL,
+//! `0000-00-00 00:00:00` and `now` as no time, `Y`/`N` flags, comma lists.
 //! A value that cannot be converted fails the whole record with a reason naming the field, and
 //! the caller quarantines it.
 //!
@@ -15,8 +16,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
+use crate::model::fields::{code_value, day_value, flag_value, int_value, local_time_value, number_value, text_value};
 use crate::model::{Col, Table, content_hash};
-use crate::timez::parse_local;
 
 /// A row ready for [`crate::model::to_batch`].
 pub type Row = Map<String, Value>;
@@ -97,71 +98,31 @@ fn lookup<'v>(raw: &'v Value, col: &str, renames: &[(&str, &str)]) -> (String, O
     (c, v)
 }
 
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        other => Some(other.to_string()),
-    }
-}
-
 /// Convert one vendor value to `col`'s type; `Err` says why not.
 pub fn convert(v: Option<&Value>, col: Col, key: &str, tz: chrono_tz::Tz) -> Result<Value, String> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Value::Null) };
-    let text = || scalar_text(v).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    match col {
-        Col::Text => Ok(scalar_text(v).map(Value::String).unwrap_or(Value::Null)),
+    let v = Some(v);
+    Ok(match col {
+        Col::Text => text_value(v, key)?.map(Value::String).unwrap_or(Value::Null),
         Col::TextList => {
             let items: Vec<Value> = match v {
-                Value::Array(a) => a.iter().filter_map(scalar_text).map(Value::String).collect(),
-                _ => text()
+                Some(Value::Array(a)) => {
+                    a.iter().filter_map(|x| code_value(Some(x), key).ok().flatten()).map(Value::String).collect()
+                }
+                _ => code_value(v, key)?
                     .map(|s| {
                         s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect()
                     })
                     .unwrap_or_default(),
             };
-            Ok(Value::Array(items))
+            Value::Array(items)
         }
-        Col::Int | Col::BigInt => match text() {
-            None => Ok(Value::Null),
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) => Ok(Value::from(n)),
-                // "12.00" is an integer the vendor printed with decimals.
-                Err(_) => match s.parse::<f64>() {
-                    Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Value::from(f as i64)),
-                    _ => Err(format!("{key} '{s}' is not an integer")),
-                },
-            },
-        },
-        Col::Double => match text() {
-            None => Ok(Value::Null),
-            Some(s) => s
-                .trim_end_matches('%')
-                .replace(',', ".")
-                .parse::<f64>()
-                .map(Value::from)
-                .map_err(|_| format!("{key} '{s}' is not a number")),
-        },
-        Col::Bool => match text().as_deref() {
-            None => Ok(Value::Null),
-            Some("Y" | "y" | "1" | "true" | "TRUE" | "yes") => Ok(Value::Bool(true)),
-            Some("N" | "n" | "0" | "false" | "FALSE" | "no") => Ok(Value::Bool(false)),
-            Some(s) => Err(format!("{key} '{s}' is not a yes/no flag")),
-        },
-        Col::Timestamp => match text() {
-            None => Ok(Value::Null),
-            Some(s) if s.starts_with("0000-00-00") || s.eq_ignore_ascii_case("now") => Ok(Value::Null),
-            Some(s) => parse_local(&s, tz).map(ts).ok_or_else(|| format!("{key} '{s}' is not a date-time")),
-        },
-        Col::Date => match text() {
-            None => Ok(Value::Null),
-            Some(s) => NaiveDate::parse_from_str(s.get(..10).unwrap_or(&s), "%Y-%m-%d")
-                .map(date)
-                .map_err(|_| format!("{key} '{s}' is not a date")),
-        },
-    }
+        Col::Int | Col::BigInt => int_value::<i64>(v, key)?.map(Value::from).unwrap_or(Value::Null),
+        Col::Double => number_value(v, key)?.map(Value::from).unwrap_or(Value::Null),
+        Col::Bool => flag_value(v, key)?.map(Value::Bool).unwrap_or(Value::Null),
+        Col::Timestamp => local_time_value(v, key, tz)?.map(ts).unwrap_or(Value::Null),
+        Col::Date => day_value(v, key)?.map(date).unwrap_or(Value::Null),
+    })
 }
 
 /// Normalize one record into a row of `table`.

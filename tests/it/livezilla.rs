@@ -86,8 +86,8 @@ fn the_assigned_tickets_recording_maps_editor_comments_and_authors() {
         .collect();
     assert_eq!(t["11701"], ("in_progress", Some("apiadmin"), Some("web"), Some("Printer on fire")));
     assert_eq!(t["11702"], ("closed", Some("noapi"), Some("email"), Some("Angebot")));
-    // `{"TicketEditor":null}`: unassigned, open.
-    assert_eq!(t["11703"], ("open", None, Some("web"), None));
+    // `{"TicketEditor":null}`: unassigned, open; the server sent an empty subject, kept as ''.
+    assert_eq!(t["11703"], ("open", None, Some("web"), Some("")));
     let created = p.tickets.iter().find(|t| t.ticket_id == "11701").unwrap().created_at.unwrap();
     assert_eq!(created.timestamp(), 1795310697, "created = the first message's time");
     let authors: Vec<(&str, &str)> =

@@ -26,14 +26,15 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::{SOURCE, list, response, text};
-use crate::engine::StreamCtx;
+use super::{SOURCE, list, response};
 use crate::engine::paging::{OverlapPager, Step};
+use crate::engine::{StreamCtx, batch};
 use crate::error::SyncError;
 use crate::http::HttpClient;
+use crate::model::fields::code_or_none;
 use crate::model::normalize::{self, Context, Row};
 use crate::model::tables as t;
-use crate::model::{Quarantined, Table, TableDef, content_hash, to_batch};
+use crate::model::{Quarantined, Table, TableDef, content_hash};
 use crate::sources::{StreamInfo, SyncMode};
 use crate::state::{PassState, StreamState};
 use crate::timez::{format_local, local_to_utc};
@@ -439,10 +440,6 @@ pub const AGENTS_INFO: StreamInfo = StreamInfo {
     parent: None,
 };
 
-fn build(table: Table, rows: &[Row]) -> Result<arrow::record_batch::RecordBatch, SyncError> {
-    to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
-}
-
 /// Normalize a list of records; failures become quarantine rows.
 fn rows_of(
     table: Table,
@@ -455,7 +452,7 @@ fn rows_of(
     for r in records {
         match normalize::row(table, r, cx) {
             Ok(row) => rows.push(row),
-            Err(reason) => bad.push(Quarantined::record(r, id_key.and_then(|k| text(r, k).ok().flatten()), reason)),
+            Err(reason) => bad.push(Quarantined::record(r, id_key.and_then(|k| code_or_none(r, k)), reason)),
         }
     }
     normalize::dedup(table, rows)
@@ -555,7 +552,7 @@ impl Catalog<'_> {
         let rows = rows_of(table, &records, &Self::context(ctx, spec, now), Some(id_key(spec)), &mut bad);
         let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
-            batches: vec![(table, build(table, &rows)?)],
+            batches: vec![(table, batch(table, &rows)?)],
             full_refresh: vec![table],
             quarantine: bad,
             state: Some(state),
@@ -575,7 +572,7 @@ impl Catalog<'_> {
         let rows = rows_of(table, &records, &cx, None, &mut bad);
         let state = StreamState { version: 1, cursor: Some(captured), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
-            batches: vec![(table, build(table, &rows)?)],
+            batches: vec![(table, batch(table, &rows)?)],
             quarantine: bad,
             state: Some(state),
             ..Default::default()
@@ -594,14 +591,14 @@ impl Catalog<'_> {
         let every = ctx.sync.reconcile_every;
         let refresh_all =
             !every.is_zero() && ctx.state.reconciled_at.is_none_or(|r| (now - r).to_std().unwrap_or_default() >= every);
-        let ids: Vec<String> = listed.iter().filter_map(|c| text(c, "id").ok().flatten()).collect();
+        let ids: Vec<String> = listed.iter().filter_map(|c| code_or_none(c, "id")).collect();
         let known = ctx.known_hashes(table, ids).await?;
         let mut bad = Vec::new();
         let mut rows = Vec::new();
         let mut fields = Vec::new();
         let mut reread = Vec::new();
         for rec in &listed {
-            let Some(id) = text(rec, "id").ok().flatten().filter(|s| !s.is_empty()) else {
+            let Some(id) = code_or_none(rec, "id") else {
                 bad.push(Quarantined::record(rec, None, "companies record without id".into()));
                 continue;
             };
@@ -674,7 +671,7 @@ impl Catalog<'_> {
             }
         }
         // Unchanged companies are not in the batch, so "gone" is judged against the listed ids.
-        let listed_ids: BTreeSet<String> = listed.iter().filter_map(|c| text(c, "id").ok().flatten()).collect();
+        let listed_ids: BTreeSet<String> = listed.iter().filter_map(|c| code_or_none(c, "id")).collect();
         let mut state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
         if refresh_all {
             state.reconciled_at = Some(now);
@@ -685,7 +682,7 @@ impl Catalog<'_> {
         ctx.seen_add(listed_ids.into_iter().collect()).await?;
         ctx.commit(LoadUnit {
             replace: vec![Replace { table: fields_table, filters: vec![], column: "company_id", values: reread }],
-            batches: vec![(table, build(table, &rows)?), (fields_table, build(fields_table, &fields)?)],
+            batches: vec![(table, batch(table, &rows)?), (fields_table, batch(fields_table, &fields)?)],
             mark_missing: Some(table),
             quarantine: bad,
             state: Some(state),
@@ -749,7 +746,7 @@ impl Catalog<'_> {
                 q.push((to, format_local(b, ctx.filter_timezone)));
             }
             let page = self.page(ctx, spec, &q).await?;
-            let keys: Vec<Option<String>> = page.iter().map(|r| text(r, key).ok().flatten()).collect();
+            let keys: Vec<Option<String>> = page.iter().map(|r| code_or_none(r, key)).collect();
             let next = match pager.judge(&keys) {
                 Step::Done => break,
                 Step::Reread => continue,
@@ -775,7 +772,7 @@ impl Catalog<'_> {
             let mut st = state.clone();
             st.pass = Some(PassState { offset: next, ..pass.clone() });
             ctx.commit(LoadUnit {
-                batches: vec![(table, build(table, &rows)?)],
+                batches: vec![(table, batch(table, &rows)?)],
                 quarantine: bad,
                 state: Some(st),
                 ..Default::default()
@@ -884,7 +881,7 @@ impl Catalog<'_> {
                 let filters = scope.map(|s| vec![("scope", s.to_string())]).unwrap_or_default();
                 unit.replace =
                     vec![Replace { table, filters, column: "window_start", values: std::mem::take(&mut replaced) }];
-                unit.batches = vec![(table, build(table, &rows)?)];
+                unit.batches = vec![(table, batch(table, &rows)?)];
                 unit.quarantine = std::mem::take(&mut bad);
                 unit.state = Some(StreamState { version: 1, cursor: Some(end), ..ctx.state.clone() });
                 ctx.commit(std::mem::take(&mut unit)).await?;
@@ -949,7 +946,7 @@ impl Catalog<'_> {
             &[("agent_id", "id"), ("contact_id", "contactid"), ("first_name", "firstname"), ("last_name", "lastname")],
         );
         for a in self.read_all(ctx, report, &q).await? {
-            let id = text(&a, "id").ok().flatten().unwrap_or_default();
+            let id = code_or_none(&a, "id").unwrap_or_default();
             if seen.contains(&id) {
                 continue;
             }
@@ -964,7 +961,7 @@ impl Catalog<'_> {
         let rows = normalize::dedup(table, rows);
         let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
-            batches: vec![(table, build(table, &rows)?)],
+            batches: vec![(table, batch(table, &rows)?)],
             // Agents known only as message authors, then the authors of chat lines (a user id
             // only): agents where the agents are known, the customer otherwise.
             derive: vec![Derive::AgentsFromMessageAuthors, Derive::ChatAuthorsFromAgents],

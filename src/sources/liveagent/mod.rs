@@ -37,17 +37,17 @@ pub mod settings;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
-use crate::engine::StreamCtx;
 use crate::engine::paging::{OverlapPager, Step};
+use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient, path_segment};
+use crate::model::fields::{code, code_or_none, flag, int, local_time, text};
 use crate::model::{
-    self, DepartmentRow, MessageRow, Quarantined, Table, TagRow, TicketFieldRow, TicketRow, content_hash,
-    looks_like_html,
+    DepartmentRow, MessageRow, Quarantined, Table, TagRow, TicketFieldRow, TicketRow, content_hash, looks_like_html,
 };
 use crate::state::{PassState, StreamState};
 use crate::telemetry;
-use crate::timez::{format_local, parse_local};
+use crate::timez::format_local;
 use crate::warehouse::{LoadUnit, Replace};
 use catalog::Catalog;
 
@@ -139,36 +139,6 @@ pub struct LiveAgent {
     timezone: chrono_tz::Tz,
 }
 
-/// A value as LiveAgent sends it: strings, sometimes numbers, `null` or absent.
-pub(crate) fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(other) => Err(format!("{key} should be text but is {other}")),
-    }
-}
-
-fn nonempty(v: Option<String>) -> Option<String> {
-    v.filter(|s| !s.trim().is_empty())
-}
-
-fn int(v: &Value, key: &str) -> Result<Option<i32>, String> {
-    match nonempty(text(v, key)?) {
-        None => Ok(None),
-        Some(s) => s.trim().parse().map(Some).map_err(|_| format!("{key} '{s}' is not an integer")),
-    }
-}
-
-fn time(v: &Value, key: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, String> {
-    match nonempty(text(v, key)?) {
-        None => Ok(None),
-        Some(s) if s.starts_with("0000-00-00") => Ok(None),
-        Some(s) => parse_local(&s, tz).map(Some).ok_or_else(|| format!("{key} '{s}' is not a date-time")),
-    }
-}
-
 pub fn status(code: &str) -> &'static str {
     match code {
         "N" => "new",
@@ -214,36 +184,36 @@ fn message_kind(rtype: &str) -> &'static str {
 
 /// Normalize one conversation list record.
 pub fn ticket_row(raw: &Value, account: &str, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<TicketRow, Quarantined> {
-    let id = match text(raw, "conversationid") {
-        Ok(Some(id)) if !id.trim().is_empty() => id,
+    let id = match code(raw, "conversationid") {
+        Ok(Some(id)) => id,
         _ => return Err(Quarantined::record(raw, None, "conversation without a conversationid".into())),
     };
     let build = || -> Result<TicketRow, String> {
-        let status_raw = nonempty(text(raw, "status")?);
-        let channel_raw = nonempty(text(raw, "channel_type")?);
-        let tags = nonempty(text(raw, "tags")?)
+        let status_raw = code(raw, "status")?;
+        let channel_raw = code(raw, "channel_type")?;
+        let tags = code(raw, "tags")?
             .map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default();
         Ok(TicketRow {
             source: SOURCE,
             account: account.to_string(),
             ticket_id: id.clone(),
-            code: nonempty(text(raw, "code")?),
+            code: code(raw, "code")?,
             subject: text(raw, "subject")?,
             status: status_raw.as_deref().map(|s| status(s).to_string()),
             status_raw,
             channel: channel_raw.as_deref().map(|c| channel(c).to_string()),
             channel_raw,
-            department_id: nonempty(text(raw, "departmentid")?),
-            department_name: nonempty(text(raw, "departmentname")?),
-            assignee_id: nonempty(text(raw, "assignedto")?),
-            requester_name: nonempty(text(raw, "ownername")?),
-            requester_email: nonempty(text(raw, "owneremail")?),
-            language: nonempty(text(raw, "language")?),
+            department_id: code(raw, "departmentid")?,
+            department_name: text(raw, "departmentname")?,
+            assignee_id: code(raw, "assignedto")?,
+            requester_name: text(raw, "ownername")?,
+            requester_email: text(raw, "owneremail")?,
+            language: text(raw, "language")?,
             tags,
-            created_at: time(raw, "datecreated", tz)?,
-            updated_at: time(raw, "datechanged", tz)?,
-            due_at: time(raw, "datedue", tz)?,
+            created_at: local_time(raw, "datecreated", tz)?,
+            updated_at: local_time(raw, "datechanged", tz)?,
+            due_at: local_time(raw, "datedue", tz)?,
             messages_in: int(raw, "messagegroupsin")?,
             messages_out: int(raw, "messagegroupsout")?,
             deleted_at: None,
@@ -272,13 +242,13 @@ pub fn message_rows(
         return (rows, bad);
     };
     for g in groups {
-        let group_id = text(g, "messagegroupid").ok().flatten();
-        let grtype = text(g, "rtype").ok().flatten();
+        let group_id = code_or_none(g, "messagegroupid");
+        let grtype = code_or_none(g, "rtype");
         let group_internal = matches!(grtype.as_deref(), Some("I" | "Z" | "U" | "1"));
         for m in g.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
             let one = || -> Result<MessageRow, String> {
-                let message_id = nonempty(text(m, "messageid")?).ok_or("message without a messageid")?;
-                let rtype = nonempty(text(m, "rtype")?);
+                let message_id = code(m, "messageid")?.ok_or("message without a messageid")?;
+                let rtype = code(m, "rtype")?;
                 let kind = message_kind(rtype.as_deref().unwrap_or(""));
                 let is_internal = group_internal || matches!(rtype.as_deref(), Some("I" | "N" | "L" | "1"));
                 let author_type = if kind == "system" {
@@ -298,13 +268,13 @@ pub fn message_rows(
                     ticket_id: ticket_id.to_string(),
                     message_id,
                     group_id: group_id.clone(),
-                    author_id: nonempty(text(m, "userid")?),
+                    author_id: code(m, "userid")?,
                     author_type,
                     kind,
                     type_raw: rtype,
                     group_type_raw: grtype.clone(),
                     is_internal,
-                    created_at: time(m, "datecreated", tz)?,
+                    created_at: local_time(m, "datecreated", tz)?,
                     body,
                     body_format,
                     content_hash: Some(content_hash(m)),
@@ -315,7 +285,7 @@ pub fn message_rows(
             match one() {
                 Ok(r) => rows.push(r),
                 Err(reason) => {
-                    let key = text(m, "messageid").ok().flatten().map(|mid| format!("{ticket_id}/{mid}"));
+                    let key = code_or_none(m, "messageid").map(|mid| format!("{ticket_id}/{mid}"));
                     bad.push(Quarantined::record(m, key.or(Some(ticket_id.into())), reason));
                 }
             }
@@ -356,8 +326,8 @@ impl LiveAgent {
     /// `GET /api/application/status`: version and the server's clock.
     async fn status(&self) -> Result<(String, Option<DateTime<Utc>>), SyncError> {
         let r = response(self.http.get_json("/api/application/status", &[]).await?, "application status")?;
-        let version = text(&r, "liveagentversion").ok().flatten().unwrap_or_else(|| "unknown".into());
-        let now = time(&r, "current_server_time", self.timezone).ok().flatten();
+        let version = code_or_none(&r, "liveagentversion").unwrap_or_else(|| "unknown".into());
+        let now = local_time(&r, "current_server_time", self.timezone).ok().flatten();
         Ok((version, now))
     }
 
@@ -397,7 +367,7 @@ impl LiveAgent {
                 department_id: id,
                 name: text(d, "name").ok().flatten(),
                 online_status: text(d, "onlinestatus").ok().flatten(),
-                is_deleted: text(d, "deleted").ok().flatten().map(|s| s == "Y"),
+                is_deleted: flag(d, "deleted").ok().flatten(),
                 deleted_at: None,
                 content_hash: Some(content_hash(d)),
                 raw: d.to_string(),
@@ -441,14 +411,14 @@ impl LiveAgent {
         let mut rows = Vec::new();
         let mut bad = Vec::new();
         for rec in list(&r, list_key, list_key)? {
-            match nonempty(text(rec, id_field).ok().flatten()) {
+            match code_or_none(rec, id_field) {
                 Some(id) => rows.push(row(rec, id, &ctx.account, now)),
                 None => bad.push(Quarantined::record(rec, None, format!("{list_key} record without a {id_field}"))),
             }
         }
         let state = StreamState { version: 1, cursor: Some(now), pass: None, reconciled_at: None };
         ctx.commit(LoadUnit {
-            batches: vec![(table, build(table, &rows)?)],
+            batches: vec![(table, batch(table, &rows)?)],
             full_refresh: vec![table],
             quarantine: bad,
             state: Some(state),
@@ -690,18 +660,14 @@ impl LiveAgent {
         let tags_table = Table::Def(&crate::model::tables::CONVERSATION_TAGS);
         replace.push(Replace { table: tags_table, filters: vec![], column: "ticket_id", values: tagged });
         if !tag_rows.is_empty() {
-            batches_extra.push((
-                tags_table,
-                model::to_batch(tags_table, &tag_rows)
-                    .map_err(|e| SyncError::Protocol(format!("building conversation_tags rows: {e}")))?,
-            ));
+            batches_extra.push((tags_table, batch(tags_table, &tag_rows)?));
         }
-        let mut batches = vec![(Table::Tickets, build(Table::Tickets, &tickets)?)];
+        let mut batches = vec![(Table::Tickets, batch(Table::Tickets, &tickets)?)];
         if !messages.is_empty() {
-            batches.push((Table::Messages, build(Table::Messages, &messages)?));
+            batches.push((Table::Messages, batch(Table::Messages, &messages)?));
         }
         if !fields.is_empty() {
-            batches.push((Table::TicketFields, build(Table::TicketFields, &fields)?));
+            batches.push((Table::TicketFields, batch(Table::TicketFields, &fields)?));
         }
         batches.extend(batches_extra);
         let mut st = state.clone();
@@ -788,7 +754,7 @@ impl LiveAgent {
         let detailed: Vec<String> = answers.iter().map(|(id, _)| id.clone()).collect();
         for (id, r) in answers {
             if let Some(t) = tickets.iter_mut().find(|t| t.ticket_id == id) {
-                t.assignee_id = nonempty(text(&r, "assignedto").ok().flatten());
+                t.assignee_id = code_or_none(&r, "assignedto");
             }
             let mut field = |code: String, value: Option<String>| {
                 let hash = content_hash(&serde_json::json!({ "code": code, "value": value }));
@@ -802,11 +768,11 @@ impl LiveAgent {
                     synced_at: now,
                 });
             };
-            if let Some(note) = nonempty(text(&r, "ownernote").ok().flatten()) {
+            if let Some(note) = code_or_none(&r, "ownernote") {
                 field("ownernote".into(), Some(note));
             }
             for f in list(&r, "customfields", "conversation details")? {
-                match nonempty(text(f, "code").ok().flatten()) {
+                match code_or_none(f, "code") {
                     Some(code) => field(code, text(f, "value").ok().flatten()),
                     None => bad.push(Quarantined::record(f, Some(id.clone()), "custom field without a code".into())),
                 }
@@ -921,11 +887,7 @@ impl BatchLoader {
 }
 
 fn conversation_keys(page: &[Value]) -> Vec<Option<String>> {
-    page.iter().map(|c| text(c, "conversationid").ok().flatten()).collect()
-}
-
-fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_batch::RecordBatch, SyncError> {
-    model::to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
+    page.iter().map(|c| code_or_none(c, "conversationid")).collect()
 }
 
 #[cfg(test)]

@@ -32,14 +32,14 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
-use crate::engine::StreamCtx;
+use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
+use crate::model::fields::{code, code_or_none, local_time, text};
 use crate::model::normalize::{self, Context, Row};
 use crate::model::tables as t;
-use crate::model::{MessageRow, Quarantined, Table, TableDef, TicketRow, content_hash, looks_like_html, to_batch};
+use crate::model::{MessageRow, Quarantined, Table, TableDef, TicketRow, content_hash, looks_like_html};
 use crate::state::StreamState;
-use crate::timez::parse_local;
 use crate::warehouse::{LoadUnit, Replace};
 
 pub const SOURCE: &str = "liveforce";
@@ -262,25 +262,9 @@ pub fn priority(id: &str) -> String {
     }
 }
 
-fn s(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(x) if !x.trim().is_empty() => Some(x.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// A staff or contact id where `"0"` means nobody.
 fn someone(v: &Value, key: &str) -> Option<String> {
-    s(v, key).filter(|x| x != "0")
-}
-
-fn time(v: &Value, key: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, String> {
-    match s(v, key) {
-        None => Ok(None),
-        Some(x) if x.starts_with("0000-00-00") => Ok(None),
-        Some(x) => parse_local(&x, tz).map(Some).ok_or_else(|| format!("{key} '{x}' is not a date-time")),
-    }
+    code_or_none(v, key).filter(|x| x != "0")
 }
 
 /// The records of an answer's `data` (a list, or an object holding one list, or one record).
@@ -308,31 +292,32 @@ pub fn ticket_row(
     now: DateTime<Utc>,
 ) -> Result<TicketRow, Quarantined> {
     let q = |key: Option<String>, reason: String| Quarantined::record(raw, key, reason);
-    let id = s(raw, "ticketid").ok_or_else(|| q(None, "ticket without a ticketid".into()))?;
+    let id = code_or_none(raw, "ticketid").ok_or_else(|| q(None, "ticket without a ticketid".into()))?;
     let build = || -> Result<TicketRow, String> {
-        let status_id =
-            s(raw, "status_id").or_else(|| s(raw, "status").filter(|x| x.chars().all(|c| c.is_ascii_digit())));
-        let status_name = status_id.as_ref().and_then(|i| statuses.get(i).cloned()).or_else(|| s(raw, "status"));
-        let created = time(raw, "date", tz)?;
+        let status_id = code_or_none(raw, "status_id")
+            .or_else(|| code_or_none(raw, "status").filter(|x| x.chars().all(|c| c.is_ascii_digit())));
+        let status_name =
+            status_id.as_ref().and_then(|i| statuses.get(i).cloned()).or_else(|| code_or_none(raw, "status"));
+        let created = local_time(raw, "date", tz)?;
         Ok(TicketRow {
             source: SOURCE,
             account: account.to_string(),
             ticket_id: id.clone(),
-            code: s(raw, "ticketkey"),
-            subject: s(raw, "subject"),
+            code: code(raw, "ticketkey")?,
+            subject: text(raw, "subject")?,
             status: Some(canonical_status(status_id.as_deref().unwrap_or(""), status_name.as_deref()).to_string()),
             status_raw: status_name.or(status_id),
             channel: Some("email".into()),
-            channel_raw: s(raw, "service"),
+            channel_raw: code(raw, "service")?,
             department_id: someone(raw, "department"),
-            department_name: s(raw, "department_name"),
+            department_name: text(raw, "department_name")?,
             assignee_id: someone(raw, "assigned"),
-            requester_name: s(raw, "name"),
-            requester_email: s(raw, "email"),
+            requester_name: text(raw, "name")?,
+            requester_email: text(raw, "email")?,
             language: None,
             tags: Vec::new(),
             created_at: created,
-            updated_at: time(raw, "lastreply", tz)?.or(created),
+            updated_at: local_time(raw, "lastreply", tz)?.or(created),
             due_at: None,
             messages_in: None,
             messages_out: None,
@@ -360,20 +345,20 @@ pub fn message_rows(
     let mut one = |m: &Value, message_id: String, body_key: &str| {
         let build = || -> Result<MessageRow, String> {
             let staff = someone(m, "admin");
-            let body = s(m, body_key);
+            let body = text(m, body_key)?;
             Ok(MessageRow {
                 source: SOURCE,
                 account: account.to_string(),
                 ticket_id: ticket_id.to_string(),
                 message_id: message_id.clone(),
                 group_id: None,
-                author_id: staff.clone().or_else(|| someone(m, "contactid")).or_else(|| s(m, "email")),
+                author_id: staff.clone().or_else(|| someone(m, "contactid")).or_else(|| code_or_none(m, "email")),
                 author_type: if staff.is_some() { "agent" } else { "customer" },
                 kind: "message",
                 type_raw: None,
                 group_type_raw: None,
                 is_internal: false,
-                created_at: time(m, "date", tz)?,
+                created_at: local_time(m, "date", tz)?,
                 body_format: if body.as_deref().is_some_and(looks_like_html) { "html" } else { "text" },
                 body,
                 content_hash: Some(content_hash(m)),
@@ -393,7 +378,7 @@ pub fn message_rows(
     one(&opening, format!("ticket-{ticket_id}"), "message");
     let mut no_id = Vec::new();
     for r in details.get("replies").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
-        match s(r, "id") {
+        match code_or_none(r, "id") {
             Some(rid) => one(r, format!("reply-{rid}"), "message"),
             None => no_id.push(Quarantined {
                 record_key: Some(ticket_id.to_string()),
@@ -404,10 +389,6 @@ pub fn message_rows(
     }
     bad.extend(no_id);
     (rows, bad)
-}
-
-fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_batch::RecordBatch, SyncError> {
-    to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
 }
 
 pub struct Liveforce {
@@ -474,7 +455,7 @@ impl Liveforce {
             let n = items.len();
             let mut fresh = 0;
             for r in items {
-                let key = s(&r, id_key).unwrap_or_else(|| content_hash(&r));
+                let key = code_or_none(&r, id_key).unwrap_or_else(|| content_hash(&r));
                 match seen.get(&key) {
                     Some(&i) => out[i] = r,
                     None => {
@@ -540,12 +521,14 @@ impl Liveforce {
         for r in &listed {
             let mut cx_r = Context { fixed: cx.fixed.clone(), ..cx };
             if spec.call == "ticket_statuses" {
-                let id = s(r, "ticketstatusid").unwrap_or_default();
-                cx_r.fixed.push(("canonical", canonical_status(&id, s(r, "name").as_deref()).into()));
+                let id = code_or_none(r, "ticketstatusid").unwrap_or_default();
+                cx_r.fixed.push(("canonical", canonical_status(&id, code_or_none(r, "name").as_deref()).into()));
             }
             match normalize::row(table, r, &cx_r) {
                 Ok(row) => rows.push(row),
-                Err(reason) => bad.push(Quarantined { record_key: s(r, spec.id_key), reason, raw: r.to_string() }),
+                Err(reason) => {
+                    bad.push(Quarantined { record_key: code_or_none(r, spec.id_key), reason, raw: r.to_string() })
+                }
             }
         }
         let rows = normalize::dedup(table, rows);
@@ -586,9 +569,9 @@ impl Liveforce {
                 parents.push(pid);
             }
             unit.replace.push(Replace { table: child, filters: vec![], column: parent_col, values: parents });
-            unit.batches.push((child, build(child, &normalize::dedup(child, child_rows))?));
+            unit.batches.push((child, batch(child, &normalize::dedup(child, child_rows))?));
         }
-        unit.batches.insert(0, (table, build(table, &changed)?));
+        unit.batches.insert(0, (table, batch(table, &changed)?));
         // Dimensions (small, listed whole): a record no longer listed is marked deleted.
         if spec.table.columns.iter().any(|(c, _)| *c == "deleted_at") {
             ctx.seen_clear().await?;
@@ -648,7 +631,7 @@ impl Liveforce {
         let rows = normalize::dedup(table, rows);
         let state = StreamState { version: 1, cursor: Some(captured), ..ctx.state.clone() };
         ctx.commit(LoadUnit {
-            batches: vec![(table, build(table, &rows)?)],
+            batches: vec![(table, batch(table, &rows)?)],
             quarantine: bad,
             state: Some(state),
             ..Default::default()
@@ -661,7 +644,7 @@ impl Liveforce {
         let statuses: BTreeMap<String, String> =
             records(&self.get(Some(ctx), &self.path("ticket_statuses", None), &[]).await?)?
                 .iter()
-                .filter_map(|r| Some((s(r, "ticketstatusid")?, s(r, "name")?)))
+                .filter_map(|r| Some((code_or_none(r, "ticketstatusid")?, code_or_none(r, "name")?)))
                 .collect();
         let mut seen: HashSet<String> = HashSet::new();
         for pass in 1..=3 {
@@ -747,8 +730,8 @@ impl Liveforce {
         state.version = 1;
         ctx.commit(LoadUnit {
             batches: vec![
-                (Table::Tickets, build(Table::Tickets, &tickets)?),
-                (Table::Messages, build(Table::Messages, &messages)?),
+                (Table::Tickets, batch(Table::Tickets, &tickets)?),
+                (Table::Messages, batch(Table::Messages, &messages)?),
             ],
             quarantine: bad,
             state: Some(state),

@@ -44,13 +44,14 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
-use crate::engine::StreamCtx;
+use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
+use crate::model::fields::{code_or_none, text, unix_time};
 use crate::model::normalize::{self, Context, Row};
 use crate::model::tables;
 use crate::model::{
-    DepartmentRow, MessageRow, Quarantined, Table, TicketFieldRow, TicketRow, content_hash, looks_like_html, to_batch,
+    DepartmentRow, MessageRow, Quarantined, Table, TicketFieldRow, TicketRow, content_hash, looks_like_html,
 };
 use crate::state::{PassState, StreamState};
 use crate::timez::local_to_utc;
@@ -174,27 +175,6 @@ pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
     )
 }
 
-/// A value as LiveZilla sends it: a string in lists, a number in create answers, or null.
-fn s(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(x) if !x.is_empty() => Some(x.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// Unix seconds (string, integer or float) → time; 0 and LiveZilla's "never" (2000000000) are
-/// no time.
-fn unix(v: &Value, key: &str) -> Result<Option<DateTime<Utc>>, String> {
-    let Some(text) = s(v, key) else { return Ok(None) };
-    let secs: f64 = text.trim().parse().map_err(|_| format!("{key} '{text}' is not a unix time"))?;
-    if secs <= 0.0 || secs >= 2_000_000_000.0 {
-        return Ok(None);
-    }
-    Ok(DateTime::from_timestamp(secs as i64, 0))
-}
-
 /// `[]` when empty, an object (or a list) when populated: the entries either way.
 fn entries(v: Option<&Value>) -> Vec<(String, &Value)> {
     match v {
@@ -252,34 +232,34 @@ pub fn parse_tickets(answer: &Value, account: &str, now: DateTime<Utc>) -> Resul
     for t in items(answer, "Tickets", "Ticket")? {
         match ticket(t, account, now, &mut out) {
             Ok(()) => {}
-            Err(reason) => out.bad.push(Quarantined::record(t, s(t, "Id"), reason)),
+            Err(reason) => out.bad.push(Quarantined::record(t, code_or_none(t, "Id"), reason)),
         }
     }
     Ok(out)
 }
 
 fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Result<(), String> {
-    let id = s(t, "Id").ok_or("ticket without an Id")?;
+    let id = code_or_none(t, "Id").ok_or("ticket without an Id")?;
     let messages: Vec<&Value> =
         entries(t.get("Messages")).into_iter().map(|(_, m)| m.get("TicketMessage").unwrap_or(m)).collect();
     // `{"TicketEditor":null}` when unassigned, a flat object when assigned.
     let editor = t.get("Editor").filter(|e| e.get("TicketEditor").is_none() && e.is_object());
-    let status_raw = editor.and_then(|e| s(e, "Status"));
-    let channel_raw = s(t, "Channel");
+    let status_raw = editor.and_then(|e| code_or_none(e, "Status"));
+    let channel_raw = code_or_none(t, "Channel");
     let first = messages.first();
     let mut ticket_messages = Vec::new();
     let (mut incoming, mut outgoing) = (0, 0);
     for m in &messages {
-        let mid = s(m, "Id").ok_or("message without an Id")?;
-        let sender = s(m, "SenderUserId");
-        let kind = s(m, "Type");
+        let mid = code_or_none(m, "Id").ok_or("message without an Id")?;
+        let sender = code_or_none(m, "SenderUserId");
+        let kind = code_or_none(m, "Type");
         let agent = sender.is_some() || kind.as_deref() == Some("1");
         if agent {
             outgoing += 1;
         } else {
             incoming += 1;
         }
-        let body = s(m, "Text");
+        let body = text(m, "Text")?;
         let mut stripped = (*m).clone();
         if let Some(o) = stripped.as_object_mut() {
             o.remove("Comments");
@@ -290,13 +270,13 @@ fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Res
             ticket_id: id.clone(),
             message_id: mid.clone(),
             group_id: None,
-            author_id: sender.clone().or_else(|| s(m, "Email")),
+            author_id: sender.clone().or_else(|| code_or_none(m, "Email")),
             author_type: if agent { "agent" } else { "customer" },
             kind: "message",
             type_raw: kind,
             group_type_raw: None,
             is_internal: false,
-            created_at: unix(m, "Created")?,
+            created_at: unix_time(m, "Created")?,
             body_format: if body.as_deref().is_some_and(looks_like_html) { "html" } else { "text" },
             body,
             content_hash: Some(content_hash(&stripped)),
@@ -312,7 +292,7 @@ fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Res
                     pair.get(1).and_then(Value::as_str).map(String::from),
                     None,
                 ),
-                _ => (key.clone(), s(c, "operator_id"), s(c, "comment"), unix(c, "time")?),
+                _ => (key.clone(), code_or_none(c, "operator_id"), text(c, "comment")?, unix_time(c, "time")?),
             };
             let raw = serde_json::json!({ "message_id": mid, "id": comment_id, "comment": c });
             let mut row = Row::new();
@@ -336,9 +316,10 @@ fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Res
                     pair.first().and_then(|v| v.as_str().map(String::from)).unwrap_or(key),
                     pair.get(1).and_then(|v| v.as_str().map(String::from).or_else(|| Some(v.to_string()))),
                 ),
-                Value::Object(_) => {
-                    (s(c, "name").or_else(|| s(c, "Name")).unwrap_or(key), s(c, "value").or(s(c, "Value")))
-                }
+                Value::Object(_) => (
+                    code_or_none(c, "name").or_else(|| code_or_none(c, "Name")).unwrap_or(key),
+                    text(c, "value")?.or(text(c, "Value")?),
+                ),
                 Value::String(v) => (key, Some(v.clone())),
                 other => (key, Some(other.to_string())),
             };
@@ -362,25 +343,25 @@ fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Res
         account: account.to_string(),
         ticket_id: id.clone(),
         code: None,
-        subject: first.and_then(|m| s(m, "Subject")),
+        subject: first.map(|m| text(m, "Subject")).transpose()?.flatten(),
         status: Some(status(status_raw.as_deref().unwrap_or("0")).to_string()),
         status_raw,
         channel: channel_raw.as_deref().map(|c| channel(c).to_string()),
         channel_raw,
-        department_id: s(t, "Group"),
-        department_name: s(t, "Group"),
-        assignee_id: editor.and_then(|e| s(e, "Editor")),
-        requester_name: first.and_then(|m| s(m, "Fullname")),
-        requester_email: first.and_then(|m| s(m, "Email")),
-        language: s(t, "Language"),
-        tags: s(t, "Tags")
+        department_id: text(t, "Group")?,
+        department_name: text(t, "Group")?,
+        assignee_id: editor.and_then(|e| code_or_none(e, "Editor")),
+        requester_name: first.map(|m| text(m, "Fullname")).transpose()?.flatten(),
+        requester_email: first.and_then(|m| code_or_none(m, "Email")),
+        language: text(t, "Language")?,
+        tags: code_or_none(t, "Tags")
             .map(|x| x.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
             .unwrap_or_default(),
         created_at: match first {
-            Some(m) => unix(m, "Created")?,
+            Some(m) => unix_time(m, "Created")?,
             None => None,
         },
-        updated_at: unix(t, "LastUpdated")?,
+        updated_at: unix_time(t, "LastUpdated")?,
         due_at: None,
         messages_in: Some(incoming),
         messages_out: Some(outgoing),
@@ -402,16 +383,16 @@ fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Res
 pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<Parsed, SyncError> {
     let mut out = Parsed::default();
     for c in items(answer, "Chats", "Chat")? {
-        let Some(chat_id) = s(c, "ChatId") else {
+        let Some(chat_id) = code_or_none(c, "ChatId") else {
             out.bad.push(Quarantined::record(c, None, "chat without a ChatId".into()));
             continue;
         };
         let id = format!("chat-{chat_id}");
         let build = || -> Result<(TicketRow, Vec<MessageRow>), String> {
-            let visitor = s(c, "Fullname");
-            let operator = s(c, "OperatorId");
+            let visitor = text(c, "Fullname")?;
+            let operator = code_or_none(c, "OperatorId");
             let mut msgs: Vec<MessageRow> = Vec::new();
-            for line in s(c, "PlainText").unwrap_or_default().lines() {
+            for line in text(c, "PlainText")?.unwrap_or_default().lines() {
                 let parsed = line.strip_prefix("| ").and_then(|l| l.split_once(" | ")).and_then(|(when, rest)| {
                     let t = NaiveDateTime::parse_from_str(when.trim(), "%d.%m.%Y %H:%M:%S").ok()?;
                     let (name, text) = rest.split_once(": ").unwrap_or((rest, ""));
@@ -428,7 +409,7 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
                             ticket_id: id.clone(),
                             message_id: format!("{id}-{n}"),
                             group_id: None,
-                            author_id: if customer { s(c, "Email") } else { operator.clone() },
+                            author_id: if customer { code_or_none(c, "Email") } else { operator.clone() },
                             author_type: if customer { "customer" } else { "agent" },
                             kind: "message",
                             type_raw: Some("chat".into()),
@@ -463,22 +444,22 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
                 account: account.to_string(),
                 ticket_id: id.clone(),
                 code: Some(chat_id.clone()),
-                subject: s(c, "Question"),
+                subject: text(c, "Question")?,
                 status: Some("closed".into()),
                 status_raw: None,
                 channel: Some("chat".into()),
                 channel_raw: Some("chat".into()),
-                department_id: s(c, "Group"),
-                department_name: s(c, "Group"),
+                department_id: text(c, "Group")?,
+                department_name: text(c, "Group")?,
                 assignee_id: operator.clone(),
                 requester_name: visitor.clone(),
-                requester_email: s(c, "Email"),
-                language: s(c, "Language"),
-                tags: s(c, "Tags")
+                requester_email: code_or_none(c, "Email"),
+                language: text(c, "Language")?,
+                tags: code_or_none(c, "Tags")
                     .map(|x| x.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
                     .unwrap_or_default(),
-                created_at: unix(c, "TimeStart")?,
-                updated_at: unix(c, "TimeEnd")?,
+                created_at: unix_time(c, "TimeStart")?,
+                updated_at: unix_time(c, "TimeEnd")?,
                 due_at: None,
                 messages_in: Some(incoming),
                 messages_out: Some(msgs.len() as i32 - incoming),
@@ -562,10 +543,6 @@ pub fn parse_operators(answer: &Value, account: &str, now: DateTime<Utc>) -> Res
         })
         .collect();
     Ok((agents, departments, bad))
-}
-
-fn build<R: serde::Serialize>(table: Table, rows: &[R]) -> Result<arrow::record_batch::RecordBatch, SyncError> {
-    to_batch(table, rows).map_err(|e| SyncError::Protocol(format!("building {} rows: {e}", table.name())))
 }
 
 /// A plain-words error for what the server refused (see [`lz_error`]).
@@ -652,10 +629,10 @@ impl LiveZilla {
         let now = Utc::now();
         let (agents, departments, bad) = parse_operators(&answer, &ctx.account, now)?;
         let (table, batch) = if stream == "groups" {
-            (Table::Departments, build(Table::Departments, &departments)?)
+            (Table::Departments, batch(Table::Departments, &departments)?)
         } else {
             let t = Table::Def(&tables::AGENTS);
-            (t, build(t, &agents)?)
+            (t, batch(t, &agents)?)
         };
         // Agents are not marked deleted when missing: chats and tickets keep referring to them.
         let full_refresh = if stream == "groups" { vec![table] } else { vec![] };
@@ -829,11 +806,11 @@ impl LiveZilla {
             }
         }
         let comments: Vec<Row> = dedup_comments.into_values().collect();
-        let mut batches = vec![(Table::Tickets, build(Table::Tickets, &parsed.tickets)?)];
+        let mut batches = vec![(Table::Tickets, batch(Table::Tickets, &parsed.tickets)?)];
         let mut replace = Vec::new();
         let changed: Vec<String> = changed.into_iter().collect();
         if ctx.wants("ticket_messages") || ctx.stream == "chats" {
-            batches.push((Table::Messages, build(Table::Messages, &messages)?));
+            batches.push((Table::Messages, batch(Table::Messages, &messages)?));
         }
         if ctx.wants("ticket_comments") && ctx.stream == "tickets" {
             replace.push(Replace {
@@ -842,11 +819,11 @@ impl LiveZilla {
                 column: "ticket_id",
                 values: changed.clone(),
             });
-            batches.push((comments_table, build(comments_table, &comments)?));
+            batches.push((comments_table, batch(comments_table, &comments)?));
         }
         if ctx.wants("ticket_fields") && ctx.stream == "tickets" {
             replace.push(Replace { table: Table::TicketFields, filters: vec![], column: "ticket_id", values: changed });
-            batches.push((Table::TicketFields, build(Table::TicketFields, &fields)?));
+            batches.push((Table::TicketFields, batch(Table::TicketFields, &fields)?));
         }
         let mut st = state.clone();
         st.pass = Some(pass.clone());
