@@ -1,12 +1,14 @@
 //! The machinery every connector shares, so each guarantee is written once: the context a
 //! stream syncs in ([`ctx::StreamCtx`]: state, settings, shutdown, the commit of a unit of rows
-//! and state in one transaction) and the pagers ([`paging`]).
+//! and state in one transaction), the stream shapes that end in one commit ([`shapes`]: full
+//! refresh, changed-by-hash with deletion marks, snapshot append) and the pagers ([`paging`]).
 //!
 //! Extending it: a stream shape or pager that a second vendor needs moves here from the
 //! vendor's folder, with its tests.
 
 pub mod ctx;
 pub mod paging;
+pub mod shapes;
 
 pub use ctx::{PendingCommit, RunProgress, StreamCtx};
 

@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use super::{SOURCE, list, response};
 use crate::engine::paging::{OverlapPager, Step};
+use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
 use crate::error::SyncError;
 use crate::http::HttpClient;
@@ -546,38 +547,21 @@ impl Catalog<'_> {
 
     async fn full_refresh(&self, spec: &Spec, ctx: &mut StreamCtx) -> Result<(), SyncError> {
         let records = self.read_all(ctx, spec, &[]).await?;
-        let now = Utc::now();
         let table = Table::Def(spec.table);
         let mut bad = Vec::new();
-        let rows = rows_of(table, &records, &Self::context(ctx, spec, now), Some(id_key(spec)), &mut bad);
-        let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
-        ctx.commit(LoadUnit {
-            batches: vec![(table, batch(table, &rows)?)],
-            full_refresh: vec![table],
-            quarantine: bad,
-            state: Some(state),
-            ..Default::default()
-        })
-        .await
+        let rows = rows_of(table, &records, &Self::context(ctx, spec, Utc::now()), Some(id_key(spec)), &mut bad);
+        shapes::full_refresh(ctx, table, &rows, bad, Deletions::Mark, LoadUnit::default()).await
     }
 
     async fn snapshot(&self, spec: &Spec, ctx: &mut StreamCtx) -> Result<(), SyncError> {
         let records = self.read_all(ctx, spec, &[]).await?;
-        let now = Utc::now();
-        let captured = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let captured = shapes::capture_time();
         let table = Table::Def(spec.table);
-        let mut cx = Self::context(ctx, spec, now);
+        let mut cx = Self::context(ctx, spec, Utc::now());
         cx.fixed.push(("captured_at", normalize::ts(captured)));
         let mut bad = Vec::new();
         let rows = rows_of(table, &records, &cx, None, &mut bad);
-        let state = StreamState { version: 1, cursor: Some(captured), ..ctx.state.clone() };
-        ctx.commit(LoadUnit {
-            batches: vec![(table, batch(table, &rows)?)],
-            quarantine: bad,
-            state: Some(state),
-            ..Default::default()
-        })
-        .await
+        shapes::snapshot(ctx, table, rows, bad, captured).await
     }
 
     /// Companies: the list, then details for new or changed companies (all of them when a
@@ -678,17 +662,15 @@ impl Catalog<'_> {
         }
         let rows = normalize::dedup(table, rows);
         let fields = normalize::dedup(fields_table, fields);
-        ctx.seen_clear().await?;
-        ctx.seen_add(listed_ids.into_iter().collect()).await?;
-        ctx.commit(LoadUnit {
+        let mut unit = LoadUnit {
             replace: vec![Replace { table: fields_table, filters: vec![], column: "company_id", values: reread }],
             batches: vec![(table, batch(table, &rows)?), (fields_table, batch(fields_table, &fields)?)],
-            mark_missing: Some(table),
             quarantine: bad,
             state: Some(state),
             ..Default::default()
-        })
-        .await
+        };
+        shapes::reconcile_listed(ctx, table, listed_ids.into_iter().collect(), &mut unit).await?;
+        ctx.commit(unit).await
     }
 
     /// Customers and knowledge-base entries: see the module documentation.

@@ -38,6 +38,7 @@ pub mod settings;
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
 use crate::engine::paging::{OverlapPager, Step};
+use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient, path_segment};
@@ -416,15 +417,7 @@ impl LiveAgent {
                 None => bad.push(Quarantined::record(rec, None, format!("{list_key} record without a {id_field}"))),
             }
         }
-        let state = StreamState { version: 1, cursor: Some(now), pass: None, reconciled_at: None };
-        ctx.commit(LoadUnit {
-            batches: vec![(table, batch(table, &rows)?)],
-            full_refresh: vec![table],
-            quarantine: bad,
-            state: Some(state),
-            ..Default::default()
-        })
-        .await
+        shapes::full_refresh(ctx, table, &rows, bad, Deletions::Mark, LoadUnit::default()).await
     }
 
     async fn sync_conversations(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {

@@ -32,6 +32,7 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
@@ -531,15 +532,8 @@ impl Liveforce {
                 }
             }
         }
-        let rows = normalize::dedup(table, rows);
+        let (changed, listed_ids) = shapes::changed_by_hash(ctx, table, rows).await?;
         let id_col = *spec.table.primary_key.last().expect("key");
-        let ids: Vec<String> =
-            rows.iter().filter_map(|r| r.get(id_col).and_then(Value::as_str).map(String::from)).collect();
-        let mut changed: Vec<Row> = rows;
-        ctx.retain_changed(table, &mut changed, |r| {
-            (normalize::text_of(r, id_col), normalize::text_of(r, "content_hash"))
-        })
-        .await?;
         let mut unit = LoadUnit::default();
         // Children of changed parents, replaced as a whole.
         if let Some((stream, call, child_table, parent_col, renames)) = spec.child
@@ -571,22 +565,16 @@ impl Liveforce {
             unit.replace.push(Replace { table: child, filters: vec![], column: parent_col, values: parents });
             unit.batches.push((child, batch(child, &normalize::dedup(child, child_rows))?));
         }
-        unit.batches.insert(0, (table, batch(table, &changed)?));
         // Dimensions (small, listed whole): a record no longer listed is marked deleted.
-        if spec.table.columns.iter().any(|(c, _)| *c == "deleted_at") {
-            ctx.seen_clear().await?;
-            ctx.seen_add(ids).await?;
-            unit.mark_missing = Some(table);
-        }
-        unit.quarantine = bad;
-        unit.state = Some(StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() });
-        ctx.commit(unit).await
+        let deletions =
+            if spec.table.columns.iter().any(|(c, _)| *c == "deleted_at") { Deletions::Mark } else { Deletions::Keep };
+        shapes::commit_changed(ctx, table, &changed, listed_ids, bad, deletions, unit).await
     }
 
     async fn snapshot(&self, stream: &str, ctx: &mut StreamCtx) -> Result<(), SyncError> {
         let answer = self.get(Some(ctx), &self.path(stream, None), &[]).await?;
         let now = Utc::now();
-        let captured = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let captured = shapes::capture_time();
         let mut bad = Vec::new();
         let (table, rows) = if stream == "leads_by_status" {
             let table = Table::Def(&t::LEADS_STATUS_SNAPSHOTS);
@@ -628,15 +616,7 @@ impl Liveforce {
             }
             (table, rows)
         };
-        let rows = normalize::dedup(table, rows);
-        let state = StreamState { version: 1, cursor: Some(captured), ..ctx.state.clone() };
-        ctx.commit(LoadUnit {
-            batches: vec![(table, batch(table, &rows)?)],
-            quarantine: bad,
-            state: Some(state),
-            ..Default::default()
-        })
-        .await
+        shapes::snapshot(ctx, table, rows, bad, captured).await
     }
 
     /// Tickets: see the module documentation.
@@ -684,10 +664,10 @@ impl Liveforce {
             tracing::info!(pipeline = %ctx.pipeline, pass, "tickets were replied to while listing: reading the list again");
         }
         // Tickets the vendor no longer lists are marked deleted.
-        ctx.seen_clear().await?;
-        ctx.seen_add(seen.into_iter().collect()).await?;
         let state = StreamState { version: 1, cursor: Some(Utc::now()), ..ctx.state.clone() };
-        ctx.commit(LoadUnit { mark_missing: Some(Table::Tickets), state: Some(state), ..Default::default() }).await
+        let mut unit = LoadUnit { state: Some(state), ..Default::default() };
+        shapes::reconcile_listed(ctx, Table::Tickets, seen.into_iter().collect(), &mut unit).await?;
+        ctx.commit(unit).await
     }
 
     /// Write the changed tickets of a batch, with the messages of those not merged.

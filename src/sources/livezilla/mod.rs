@@ -44,6 +44,7 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
 use crate::http::{Auth, HttpClient};
@@ -628,23 +629,13 @@ impl LiveZilla {
         let answer = self.call(Some(ctx), vec![("p_operators_list", "1".into())]).await?;
         let now = Utc::now();
         let (agents, departments, bad) = parse_operators(&answer, &ctx.account, now)?;
-        let (table, batch) = if stream == "groups" {
-            (Table::Departments, batch(Table::Departments, &departments)?)
+        if stream == "groups" {
+            shapes::full_refresh(ctx, Table::Departments, &departments, bad, Deletions::Mark, LoadUnit::default()).await
         } else {
+            // Agents are not marked deleted when missing: chats and tickets keep referring to them.
             let t = Table::Def(&tables::AGENTS);
-            (t, batch(t, &agents)?)
-        };
-        // Agents are not marked deleted when missing: chats and tickets keep referring to them.
-        let full_refresh = if stream == "groups" { vec![table] } else { vec![] };
-        let state = StreamState { version: 1, cursor: Some(now), ..ctx.state.clone() };
-        ctx.commit(LoadUnit {
-            batches: vec![(table, batch)],
-            full_refresh,
-            quarantine: bad,
-            state: Some(state),
-            ..Default::default()
-        })
-        .await
+            shapes::full_refresh(ctx, t, &agents, bad, Deletions::Keep, LoadUnit::default()).await
+        }
     }
 
     /// The windowed extraction of tickets or chats (see the module documentation).
