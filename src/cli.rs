@@ -15,10 +15,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use desksync::app::run::{RunProgress, RunStatus, RunSummary, run_pipeline, run_pipeline_observed};
 use desksync::config::{self, BrokenPipeline, Config, PipelineConfig};
 use desksync::error::WarehouseError;
-use desksync::pipeline::{RunProgress, RunStatus, RunSummary, run_pipeline, run_pipeline_observed};
-use desksync::simulator::{DemoPipeline, SimConfig, Simulator};
+use desksync::simulator::{SimConfig, Simulator};
 use desksync::sources::{self, Source, SourceKind};
 use desksync::warehouse::Warehouse;
 use tokio_util::sync::CancellationToken;
@@ -111,7 +111,7 @@ enum Command {
         to: Option<chrono::NaiveDate>,
         /// Window size: 1d, 7d, 2w, 1M.
         #[arg(long, default_value = "7d")]
-        window: desksync::backfill::WindowSize,
+        window: desksync::app::backfill::WindowSize,
         /// Print the plan (windows, streams, what is done, requests and time) and send nothing.
         #[arg(long)]
         dry_run: bool,
@@ -454,7 +454,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     }
                 });
             }
-            let options = desksync::serve::ServeOptions {
+            let options = desksync::app::serve::ServeOptions {
                 bind,
                 max_concurrent_runs,
                 shutdown_deadline,
@@ -468,7 +468,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     outln!("desksync serve: listening on http://{addr} (/status, /metrics, /healthz, /readyz)");
                 }
             });
-            desksync::serve::serve(config, options, shutdown_token(), Some(tx)).await?;
+            desksync::app::serve::serve(config, options, shutdown_token(), Some(tx)).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Backfill { pipeline, from, to, window, dry_run, force } => {
@@ -480,14 +480,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if from >= to {
                 bail!("--from {from} must be before --to {to}");
             }
-            let plan = desksync::backfill::plan(&config, &p, from, to, window).await?;
+            let plan = desksync::app::backfill::plan(&config, &p, from, to, window).await?;
             for line in plan.describe().lines() {
                 outln!("{line}");
             }
             if dry_run {
                 return Ok(ExitCode::SUCCESS);
             }
-            let problems = desksync::pipeline::check_output_paths(&config);
+            let problems = desksync::app::run::check_output_paths(&config);
             if !problems.is_empty() {
                 bail!("{}", problems.join("; "));
             }
@@ -502,7 +502,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
                 b
             });
-            let summary = desksync::backfill::run(&config, &p, &plan, force, shutdown_token(), |pr| {
+            let summary = desksync::app::backfill::run(&config, &p, &plan, force, shutdown_token(), |pr| {
                 let rate = pr.rows as f64 / pr.elapsed.as_secs_f64().max(0.001);
                 match &bar {
                     Some(b) => {
@@ -742,9 +742,9 @@ fn print_summary(s: &RunSummary) {
 
 /// A stream's error on the line below it; a stream that never started says nothing more than
 /// the run's reason does.
-fn stream_error(st: &desksync::pipeline::StreamSummary) -> String {
+fn stream_error(st: &desksync::app::run::StreamSummary) -> String {
     match &st.error {
-        Some(e) if st.status != desksync::pipeline::StreamStatus::NotStarted => format!("\n    {e}"),
+        Some(e) if st.status != desksync::app::run::StreamStatus::NotStarted => format!("\n    {e}"),
         _ => String::new(),
     }
 }
@@ -759,7 +759,7 @@ fn validate(given: &Option<PathBuf>) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let problems = desksync::pipeline::check_output_paths(&config);
+    let problems = desksync::app::run::check_output_paths(&config);
     for p in &problems {
         outln!("problem: {p}");
     }
@@ -921,7 +921,7 @@ async fn state(given: &Option<PathBuf>, action: StateAction) -> Result<ExitCode>
                 outln!("{pipeline}: no state yet; nothing to reset");
                 return Ok(ExitCode::SUCCESS);
             }
-            let _lock = desksync::pipeline::PipelineLock::acquire(&config.warehouse_path, &pipeline)?;
+            let _lock = desksync::app::run::PipelineLock::acquire(&config.warehouse_path, &pipeline)?;
             wh.migrate().await?;
             let (states, windows) = wh.reset_state(&pipeline, stream.as_deref()).await?;
             let what = stream.as_ref().map(|s| format!("{pipeline}/{s}")).unwrap_or(pipeline.clone());
@@ -930,7 +930,7 @@ async fn state(given: &Option<PathBuf>, action: StateAction) -> Result<ExitCode>
                  the next run re-reads from the beginning"
             );
             if states + windows > 0
-                && let Some(e) = desksync::pipeline::publish_snapshot(&config, &wh, &pipeline, true).await
+                && let Some(e) = desksync::app::run::publish_snapshot(&config, &wh, &pipeline, true).await
             {
                 bail!("the state was reset, but {e}");
             }
@@ -1050,7 +1050,7 @@ async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], y
         outln!("{}: nothing loaded yet; nothing to drop", p.name);
         return Ok(ExitCode::SUCCESS);
     }
-    let _lock = desksync::pipeline::PipelineLock::acquire(&config.warehouse_path, &p.name)?;
+    let _lock = desksync::app::run::PipelineLock::acquire(&config.warehouse_path, &p.name)?;
     wh.migrate().await?;
     let stats = wh.drop_data(&p.name, p.source, &p.account, tables.clone(), stream_filter).await?;
     let mut lake_tables = 0;
@@ -1068,7 +1068,7 @@ async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], y
         stats.states,
         stats.windows
     );
-    if let Some(e) = desksync::pipeline::publish_snapshot(&config, &wh, &p.name, true).await {
+    if let Some(e) = desksync::app::run::publish_snapshot(&config, &wh, &p.name, true).await {
         bail!("the data was dropped, but {e}");
     }
     Ok(ExitCode::SUCCESS)
@@ -1106,85 +1106,10 @@ fn init(given: &Option<PathBuf>, vendor: &str, name: Option<&str>) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// How many statements `sql` holds (quotes, dollar quotes and comments respected), so several
-/// can be refused rather than some run and the rest ignored.
-fn count_statements(sql: &str) -> usize {
-    let b = sql.as_bytes();
-    let (mut i, mut n, mut has_content) = (0, 0, false);
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => {
-                let q = b[i];
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-                has_content = true;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'$' if b.get(i + 1) == Some(&b'$') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'$' && b[i + 1] == b'$') {
-                    i += 1;
-                }
-                i += 1;
-                has_content = true;
-            }
-            b';' => {
-                if has_content {
-                    n += 1;
-                }
-                has_content = false;
-            }
-            c if !c.is_ascii_whitespace() => has_content = true,
-            _ => {}
-        }
-        i += 1;
-    }
-    n + usize::from(has_content)
-}
-
 /// `desksync sql`.
 async fn sql(given: &Option<PathBuf>, query: &str, live: bool, json: bool) -> Result<ExitCode> {
-    match count_statements(query) {
-        0 => bail!("the query is empty: give one SQL statement, e.g. desksync sql \"SELECT count(*) FROM tickets\""),
-        1 => {}
-        n => bail!("the query holds {n} statements; sql runs one at a time (call it once per statement)"),
-    }
     let (config, _) = load_partial(given)?;
-    let path = match &config.publish_path {
-        Some(p) if !live && p.exists() => p.clone(),
-        _ => config.warehouse_path.clone(),
-    };
-    if !path.exists() {
-        bail!("no warehouse at {} yet: run `desksync run` first (or `desksync demo`)", path.display());
-    }
-    let wh = Warehouse::from_settings(&path, &config.settings.warehouse);
-    let query = query.to_string();
-    let batches = wh
-        .with_read_only(move |c| {
-            use desksync::error::DuckDbContext;
-            let mut stmt = c.prepare(&query).ctx("the query")?;
-            let arrow = stmt.query_arrow([]).ctx("the query")?;
-            let schema = arrow.get_schema();
-            let mut batches: Vec<_> = arrow.collect();
-            if batches.is_empty() {
-                batches.push(arrow::record_batch::RecordBatch::new_empty(schema));
-            }
-            Ok(batches)
-        })
-        .await?;
+    let batches = desksync::app::sql::query(&config, query, live).await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     if json {
         let mut w = arrow::json::ArrayWriter::new(Vec::new());
@@ -1202,194 +1127,80 @@ async fn sql(given: &Option<PathBuf>, query: &str, live: bool, json: bool) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
-/// The first line of a `desksync.toml` the demo or the bench wrote.
-fn marker(who: &str) -> String {
-    format!("# Written by `{who}`.")
-}
-
-/// The demo and the bench write their configuration into `dir`: only into one that is new,
-/// empty, or that they wrote before — never over someone's own `desksync.toml`.
-fn claim_dir(dir: &Path, who: &str) -> Result<()> {
-    let settings = dir.join("desksync.toml");
-    match std::fs::read_to_string(&settings) {
-        // Either of them wrote it (older benches wrote the demo's line).
-        Ok(text) if text.starts_with("# Written by `desksync ") => Ok(()),
-        Ok(_) => bail!(
-            "{} holds a configuration `{who}` did not write; give a new or empty directory with --dir",
-            settings.display()
-        ),
-        Err(_) if dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) => bail!(
-            "{} is not empty and `{who}` did not write it; give a new or empty directory with --dir",
-            dir.display()
-        ),
-        Err(_) => Ok(()),
-    }
-}
-
-/// Write the configuration of a demo or bench (`who`) in `dir`: `desksync.toml` and `pipelines`.
-fn write_sim_config(dir: &Path, who: &str, pipelines: &[DemoPipeline]) -> Result<PathBuf> {
-    claim_dir(dir, who)?;
-    std::fs::create_dir_all(dir.join("pipelines"))?;
-    std::fs::create_dir_all(dir.join("secrets"))?;
-    std::fs::write(
-        dir.join("desksync.toml"),
-        format!("{}\n[warehouse]\npath = \"warehouse.duckdb\"\n\n[lake]\npath = \"lake\"\n", marker(who)),
-    )?;
-    for p in pipelines {
-        std::fs::write(dir.join(&p.secret_file), &p.secret)?;
-        std::fs::write(dir.join(format!("pipelines/{}.toml", p.name)), &p.file)?;
-    }
-    Ok(dir.join("desksync.toml"))
-}
-
 async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
     let started = Instant::now();
-    claim_dir(dir, "desksync demo")?;
-    let sim = Simulator::start(SimConfig { seed, conversations, ..Default::default() }, 0)
-        .await
-        .context("starting the simulator on 127.0.0.1")?;
-    outln!(
-        "simulator ({conversations} conversations, seed {seed}): {}",
-        desksync::simulator::describe(&sim.base_url())
-    );
-    let demo_pipelines = desksync::simulator::demo_pipelines(&sim.base_url(), &sim.state.config, 600_000);
-    let config_path = write_sim_config(dir, "desksync demo", &demo_pipelines)?;
-    let (config, _) = sources::load_config_partial(&config_path).map_err(|e| anyhow!("{e}"))?;
+    let demo = desksync::app::demo::Demo::start(dir, conversations, seed).await?;
+    outln!("simulator ({conversations} conversations, seed {seed}): {}", demo.describe());
     let mut ok = true;
     let token = shutdown_token();
-    // Only the demo's own pipelines, whatever else the directory holds.
-    for p in config.pipelines.iter().filter(|p| demo_pipelines.iter().any(|d| d.name == p.name)) {
-        let summary = run_pipeline(&config, p, token.clone()).await?;
+    for p in demo.pipelines() {
+        let summary = run_pipeline(&demo.config, p, token.clone()).await?;
         print_summary(&summary);
         ok &= summary.status == RunStatus::Succeeded;
     }
     if let Some(code) = signal_exit() {
         return Ok(code);
     }
-    let wh = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
-    outln!("\nwarehouse {}:", config.warehouse_path.display());
-    for (table, n) in wh.table_counts().await? {
+    outln!("\nwarehouse {}:", demo.config.warehouse_path.display());
+    for (table, n) in demo.table_counts().await? {
         outln!("  {table:<28} {n:>8} rows");
     }
     outln!(
         "lake {}: Parquet, partitioned by source/account (and created_month, captured_month or window_month)",
-        config.lake_path.display()
+        demo.config.lake_path.display()
     );
-    let query = "SELECT source, channel, status, count(*) AS tickets, sum(messages_in + messages_out) AS messages
-FROM tickets GROUP BY ALL ORDER BY tickets DESC LIMIT 10";
-    let q = query.to_string();
-    let table = wh
-        .with_conn(move |c| {
-            use desksync::error::DuckDbContext;
-            let mut stmt = c.prepare(&q).ctx("example query")?;
-            let batches: Vec<_> = stmt.query_arrow([]).ctx("example query")?.collect();
-            Ok(arrow::util::pretty::pretty_format_batches(&batches).map(|t| t.to_string()).unwrap_or_default())
-        })
-        .await?;
-    outln!("\nan analyst's question — which channels and statuses carry the load?\n{query};\n{table}");
+    let table = demo.example().await?;
+    outln!(
+        "\nan analyst's question — which channels and statuses carry the load?\n{};\n{table}",
+        desksync::app::demo::EXAMPLE_QUERY
+    );
     outln!(
         "\ndone in {:.1}s. Query it yourself: desksync --config {} sql \"SELECT * FROM tickets LIMIT 5\"",
         started.elapsed().as_secs_f64(),
-        config_path.display()
+        demo.config_path.display()
     );
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Peak resident set size of this process (VmHWM), in MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
-/// Reset the peak RSS counter so the next phase is measured on its own.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: Option<u32>) -> Result<ExitCode> {
-    use std::io::BufRead;
-    // Emptied first, but only a directory the bench wrote (or a new or empty one).
-    claim_dir(dir, "desksync bench")?;
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir)?;
-    let exe = std::env::current_exe()?;
-    let mut args =
-        vec!["simulate".to_string(), "--port".into(), "0".into(), "--conversations".into(), conversations.to_string()];
+    let bench = desksync::app::bench::Bench::start(dir, conversations, rate_limit)?;
+    outln!("benchmark: {conversations} conversations, simulator at {} (separate process)", bench.base_url);
     if let Some(r) = rate_limit {
-        args.extend(["--rate-limit".to_string(), r.to_string()]);
+        outln!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
     }
-    let mut child = std::process::Command::new(exe)
-        .args(&args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("starting the simulator process")?;
-    let stdout = child.stdout.take().expect("piped");
-    let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let base_url =
-        line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow!("simulator said: {line}"))?.to_string();
-    let result = async {
-        // The first simulated vendor is the one the bench measures.
-        let measured =
-            desksync::simulator::demo_pipelines(&base_url, &SimConfig::default(), rate_limit.unwrap_or(6_000_000))
-                .swap_remove(0);
-        let config_path = write_sim_config(dir, "desksync bench", &[measured])?;
-        let config = sources::load_config(&config_path).map_err(|e| anyhow!("{e}"))?;
-        let p = &config.pipelines[0];
-        outln!("benchmark: {conversations} conversations, simulator at {base_url} (separate process)");
-        if let Some(r) = rate_limit {
-            outln!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
-        }
-        outln!(
-            "{:<12} {:>9} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}",
-            "phase",
-            "wall s",
-            "rows",
-            "rows/s",
-            "requests",
-            "requests/s",
-            "peak RSS MiB",
-            "429s",
-            "% of limit"
-        );
-        reset_peak_rss();
-        let full = run_pipeline(&config, p, CancellationToken::new()).await?;
-        report("full", &full, rate_limit);
-        let changed = ((conversations as f64) * changed_pct / 100.0).round() as usize;
-        reqwest::Client::new()
-            .post(format!("{base_url}/_sim/mutate"))
-            .json(&serde_json::json!({ "new_messages": changed }))
-            .send()
-            .await?
-            .error_for_status()?;
-        reset_peak_rss();
-        let inc = run_pipeline(&config, p, CancellationToken::new()).await?;
-        report(&format!("incr {changed_pct}%"), &inc, rate_limit);
-        anyhow::Ok(full.status == RunStatus::Succeeded && inc.status == RunStatus::Succeeded)
-    }
-    .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    Ok(if result? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    outln!(
+        "{:<12} {:>9} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}",
+        "phase",
+        "wall s",
+        "rows",
+        "rows/s",
+        "requests",
+        "requests/s",
+        "peak RSS MiB",
+        "429s",
+        "% of limit"
+    );
+    let full = bench.phase("full").await?;
+    report(&full);
+    let changed = ((conversations as f64) * changed_pct / 100.0).round() as usize;
+    bench.change(changed).await?;
+    let inc = bench.phase(&format!("incr {changed_pct}%")).await?;
+    report(&inc);
+    Ok(if full.succeeded && inc.succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn report(phase: &str, s: &RunSummary, rate_limit: Option<u32>) {
-    let secs = s.elapsed.as_secs_f64().max(1e-9);
-    let throttled: u64 = s.streams.iter().map(|x| x.throttled).sum();
-    let used = rate_limit.map(|r| format!("{:.1}", 100.0 * (s.requests as f64 / secs * 60.0) / r as f64));
+fn report(f: &desksync::app::bench::Figures) {
+    let secs = f.wall_secs;
     outln!(
         "{:<12} {:>9.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1} {:>6} {:>10}",
-        phase,
+        f.phase,
         secs,
-        s.rows_written,
-        s.rows_written as f64 / secs,
-        s.requests,
-        s.requests as f64 / secs,
-        peak_rss_mib().unwrap_or(f64::NAN),
-        throttled,
-        used.unwrap_or_else(|| "-".into())
+        f.rows,
+        f.rows as f64 / secs,
+        f.requests,
+        f.requests as f64 / secs,
+        f.peak_rss_mib.unwrap_or(f64::NAN),
+        f.throttled,
+        f.pct_of_limit.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into())
     );
 }

@@ -20,11 +20,10 @@
 //!   (`model::normalize`).
 //! * [`outcome`]: how runs and streams end (statuses and summaries), below everything that
 //!   records or shows them.
-//! * [`pipeline`]: runs a pipeline's streams (after checking its paths and one preflight
-//!   request) and records the run.
-//! * [`backfill`]: history window by window, resumable, recorded in a ledger.
-//! * [`serve`]: the long-running service: cron schedules, reloads, suspension, health, metrics
-//!   and status over HTTP.
+//! * [`app`]: the application layer, one module per verb the CLI calls: `run` (a pipeline's
+//!   streams once, after checking its paths and one preflight request, and the run recorded),
+//!   `backfill` (history window by window, resumable, in a ledger), `serve` (cron schedules,
+//!   reloads, suspension, health, metrics and status over HTTP), `demo`, `bench`, `sql`.
 //! * [`reference`]: renders `docs/tables.md` (every table, column and view) from the DDL.
 //! * [`warehouse`]: DuckDB, split by job: open and lock, migrations, the transactional commit,
 //!   derived rows, state, run history and ledgers, the analysts' snapshot. The only module that
@@ -36,10 +35,10 @@
 //! * [`telemetry`]: named events: log line + Prometheus counter in one place.
 //! * [`timez`]: vendor wall-clock times ⇄ UTC, DST edges included.
 //!
-//! The command-line interface lives in the binary (`src/main.rs`, `src/cli.rs`), the only place
-//! that uses `anyhow`.
+//! The command-line interface lives in the binary (`src/main.rs`, `src/cli.rs`): it parses
+//! arguments, calls [`app`] and prints; it is the only place that uses `anyhow`.
 
-pub mod backfill;
+pub mod app;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -47,9 +46,7 @@ pub mod http;
 pub mod lake;
 pub mod model;
 pub mod outcome;
-pub mod pipeline;
 pub mod reference;
-pub mod serve;
 pub mod simulator;
 pub mod sources;
 pub mod state;

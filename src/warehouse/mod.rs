@@ -116,6 +116,24 @@ impl Warehouse {
         .map_err(|e| WarehouseError::Task(e.to_string()))?
     }
 
+    /// Run one query on a read-only connection and return its result (at least one batch, so
+    /// an empty result still has its columns): analysts' ad-hoc SQL and the demo's example.
+    pub async fn query(&self, sql: &str) -> Result<Vec<arrow::record_batch::RecordBatch>, WarehouseError> {
+        let sql = sql.to_string();
+        self.with_read_only(move |c| {
+            use crate::error::DuckDbContext;
+            let mut stmt = c.prepare(&sql).ctx("the query")?;
+            let arrow = stmt.query_arrow([]).ctx("the query")?;
+            let schema = arrow.get_schema();
+            let mut batches: Vec<_> = arrow.collect();
+            if batches.is_empty() {
+                batches.push(arrow::record_batch::RecordBatch::new_empty(schema));
+            }
+            Ok(batches)
+        })
+        .await
+    }
+
     fn open_waiting(&self, read_only: bool) -> Result<Connection, WarehouseError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty() && !read_only) {
             std::fs::create_dir_all(dir)

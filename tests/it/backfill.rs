@@ -1,7 +1,7 @@
 //! `desksync backfill`: history window by window, resumable, without touching incremental state.
 
 use chrono::{Duration, Utc};
-use desksync::backfill::{WindowSize, plan, run};
+use desksync::app::backfill::{WindowSize, plan, run};
 use desksync::simulator::SimConfig;
 use tokio_util::sync::CancellationToken;
 

@@ -258,7 +258,7 @@ async fn run_all_runs_every_pipeline_and_names_those_that_did_not_succeed() {
     });
     env.copy_pipeline("la", "held", |t| t);
     let config = env.dir.path().join("w.duckdb");
-    let lock = desksync::pipeline::PipelineLock::acquire(&config, "held").unwrap();
+    let lock = desksync::app::run::PipelineLock::acquire(&config, "held").unwrap();
     let out = desksync(&env, &["run"]).await;
     drop(lock);
     assert_eq!(out.code, Some(1), "{out:?}");
@@ -297,7 +297,7 @@ async fn an_unreachable_vendor_ends_the_run_in_seconds_with_one_message() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_that_goes_down_mid_run_stops_the_remaining_streams() {
-    use desksync::pipeline::run_pipeline;
+    use desksync::app::run::run_pipeline;
     let env = Env::new(sim(), "", "").await;
     // A second simulator the pipeline talks to, stopped after a few requests.
     let other = desksync::simulator::Simulator::start(sim(), 0).await.unwrap();

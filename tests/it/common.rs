@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use arrow::util::display::array_value_to_string;
+use desksync::app::run::{RunSummary, run_pipeline};
 use desksync::config::Config;
-use desksync::pipeline::{RunSummary, run_pipeline};
 use desksync::simulator::{SimConfig, Simulator};
 use desksync::warehouse::Warehouse;
 use tokio_util::sync::CancellationToken;
@@ -156,7 +156,7 @@ impl Env {
         self.rows(sql)[0][0].parse().expect("a number")
     }
 
-    pub fn stream<'a>(&self, s: &'a RunSummary, name: &str) -> &'a desksync::pipeline::StreamSummary {
+    pub fn stream<'a>(&self, s: &'a RunSummary, name: &str) -> &'a desksync::app::run::StreamSummary {
         s.streams.iter().find(|x| x.stream == name).unwrap_or_else(|| panic!("no stream {name} in {s:?}"))
     }
 }

@@ -58,7 +58,7 @@ async fn shutdown_mid_run_commits_whole_batches_only_and_the_next_run_completes(
     let token = tokio_util::sync::CancellationToken::new();
     let run = {
         let (config, token) = (config.clone(), token.clone());
-        tokio::spawn(async move { desksync::pipeline::run_pipeline(&config, &config.pipelines[0], token).await })
+        tokio::spawn(async move { desksync::app::run::run_pipeline(&config, &config.pipelines[0], token).await })
     };
     // Stop as soon as the first batch of conversations is in.
     let started = std::time::Instant::now();

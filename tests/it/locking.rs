@@ -67,7 +67,7 @@ async fn a_run_waits_for_an_analyst_holding_the_warehouse() {
     let mut child = hold(&db, 4);
     let config = env.config();
     let err =
-        desksync::pipeline::run_pipeline(&config, &config.pipelines[0], tokio_util::sync::CancellationToken::new())
+        desksync::app::run::run_pipeline(&config, &config.pipelines[0], tokio_util::sync::CancellationToken::new())
             .await
             .unwrap_err()
             .to_string();

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use desksync::app::run::{PipelineLock, run_pipeline};
+use desksync::app::serve::{ServeOptions, serve};
 use desksync::error::WarehouseError;
-use desksync::pipeline::{PipelineLock, run_pipeline};
-use desksync::serve::{ServeOptions, serve};
 use desksync::simulator::SimConfig;
 use tokio_util::sync::CancellationToken;
 

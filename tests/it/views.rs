@@ -2,7 +2,7 @@
 //! filter (DuckDB 2.0.0 drops the LIMIT of some filtered LEFT JOINs; see schema/006_views.sql),
 //! and tags are named for every vendor.
 
-use desksync::pipeline::run_pipeline;
+use desksync::app::run::run_pipeline;
 use desksync::simulator::SimConfig;
 use tokio_util::sync::CancellationToken;
 

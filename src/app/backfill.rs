@@ -20,10 +20,10 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::run::{PipelineLock, after_load};
 use crate::config::{Config, PipelineConfig};
 use crate::engine::StreamCtx;
 use crate::error::{SyncError, WarehouseError};
-use crate::pipeline::{PipelineLock, after_load};
 use crate::sources::{self, Source, SyncMode};
 use crate::timez::local_to_utc;
 use crate::warehouse::Warehouse;

@@ -7,7 +7,7 @@
 //! * **Missed runs.** After downtime a pipeline runs **once** at start-up if its last run
 //!   started before the schedule's latest due time, never once per missed slot.
 //! * **Overlap.** A pipeline never runs twice at once, also across processes (its
-//!   [`crate::pipeline::PipelineLock`]); a firing that finds it running elsewhere is skipped
+//!   [`crate::app::run::PipelineLock`]); a firing that finds it running elsewhere is skipped
 //!   with a log line. Different pipelines run concurrently up to `max_concurrent_runs`.
 //! * **Shutdown.** The first SIGTERM/SIGINT stops starting runs and tells running ones to stop
 //!   after the batch they are committing; `serve` waits up to `shutdown_deadline` for them and
@@ -40,9 +40,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::run::run_pipeline;
 use crate::config::{Config, PipelineConfig};
 use crate::error::WarehouseError;
-use crate::pipeline::run_pipeline;
 pub use crate::warehouse::LastRun;
 use crate::warehouse::Warehouse;
 
@@ -198,7 +198,7 @@ pub async fn serve(
             crate::telemetry::pipeline_registered(
                 &p.name,
                 &p.streams,
-                &crate::pipeline::RunStatus::ALL.map(|s| s.as_str()),
+                &crate::app::run::RunStatus::ALL.map(|s| s.as_str()),
             );
         }
         *shared.ready.lock().expect("ready lock") = true;
