@@ -263,7 +263,8 @@ pub struct SyncSettings {
     pub lookback: Duration,
     /// Rows per list request (LiveAgent allows at most 1000). Default: `1000`.
     pub page_size: usize,
-    /// Rows a page overlaps the previous one, to detect rows shifting between pages. Default: `20`.
+    /// Rows a page overlaps the previous one, to detect rows shifting between pages (offset
+    /// paging; capped at half a page, so any page size is valid). Default: `20`.
     pub page_overlap: usize,
     /// Conversations per load transaction (their messages go in the same one); bounds memory.
     /// Default: `250`.
@@ -354,7 +355,7 @@ pub fn sample_pipeline(kind: &dyn ConnectorSpec, name: &str) -> String {
         "[sync]\n\
          # lookback = \"{}\"                 # re-read records changed this long before the watermark\n\
          # page_size = {}                  # rows per list request\n\
-         # page_overlap = {}                 # rows a page overlaps the previous one (offset paging)\n\
+         # page_overlap = {}                 # rows a page overlaps the previous one (offset paging; at most half a page)\n\
          # batch_size = {}                  # records per load transaction (bounds memory)\n\
          # message_concurrency = {}           # per-record requests in flight at once\n\
          # stream_concurrency = {}            # streams synced at once\n\
@@ -875,9 +876,6 @@ fn validate_pipeline(
     let s = &raw.sync;
     if !(1..=1000).contains(&s.page_size) {
         bad("sync.page_size", format!("{} is outside 1..=1000", s.page_size));
-    }
-    if s.page_overlap >= s.page_size.max(1) {
-        bad("sync.page_overlap", format!("{} must be smaller than sync.page_size", s.page_overlap));
     }
     if s.batch_size == 0 {
         bad("sync.batch_size", "must be at least 1".into());

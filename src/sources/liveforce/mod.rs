@@ -32,6 +32,7 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::paging::{PageNumberPager, Pager, Request, Step};
 use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
@@ -435,50 +436,38 @@ impl Liveforce {
 
     /// Every record of a list call, whatever its paging (see the module documentation).
     pub async fn read_list(&self, ctx: &StreamCtx, call: &str, id_key: &str) -> Result<Vec<Value>, SyncError> {
-        const MAX_PAGES: usize = 100_000;
         let path = self.path(call, None);
-        let per_page = self.settings.per_page.max(1);
-        // id → position in `out`; a record seen again (it moved while we paged) replaces the
-        // earlier copy, so the newest version wins.
-        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut pager = PageNumberPager::new(self.settings.per_page, 100_000);
         let mut out = Vec::new();
-        let mut largest_page = 0usize;
-        for page in 1..=MAX_PAGES {
+        while let Some(Request::PageNumber { page, per_page }) = pager.request() {
             ctx.check_shutdown()?;
             let q = [
                 (self.settings.page_param.as_str(), page.to_string()),
                 (self.settings.per_page_param.as_str(), per_page.to_string()),
             ];
             let items = records(&self.get(Some(ctx), &path, &q).await?)?;
-            if items.is_empty() {
-                break;
-            }
-            let n = items.len();
-            let mut fresh = 0;
-            for r in items {
-                let key = code_or_none(&r, id_key).unwrap_or_else(|| content_hash(&r));
-                match seen.get(&key) {
-                    Some(&i) => out[i] = r,
-                    None => {
-                        seen.insert(key, out.len());
-                        out.push(r);
-                        fresh += 1;
-                    }
-                }
-            }
-            // Nothing new: the server ignores paging (the whole table again) or repeats its
-            // last page past the end.
-            if fresh == 0 {
-                break;
-            }
-            largest_page = largest_page.max(n);
-            // A page shorter than the longest one (the server's real page size, whatever it
-            // did with per_page) is the last.
-            if n < largest_page {
+            let keys: Vec<Option<String>> =
+                items.iter().map(|r| Some(code_or_none(r, id_key).unwrap_or_else(|| content_hash(r)))).collect();
+            let step = pager.judge(&keys);
+            out.extend(items); // a page seen again may still hold fresher copies
+            if step == Step::Done {
                 break;
             }
         }
-        Ok(out)
+        // A record seen twice (it moved while we paged): the later copy is the fresher.
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut unique: Vec<Value> = Vec::with_capacity(out.len());
+        for r in out {
+            let key = code_or_none(&r, id_key).unwrap_or_else(|| content_hash(&r));
+            match index.get(&key) {
+                Some(&i) => unique[i] = r,
+                None => {
+                    index.insert(key, unique.len());
+                    unique.push(r);
+                }
+            }
+        }
+        Ok(unique)
     }
 
     pub async fn check(&self) -> Result<String, SyncError> {

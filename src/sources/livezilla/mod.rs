@@ -44,6 +44,7 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::paging::{Pager, Request, Step, WindowPager};
 use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
 use crate::error::{HttpError, SyncError};
@@ -682,34 +683,17 @@ impl LiveZilla {
             until = b.timestamp();
         }
         let limit = ctx.sync.page_size.clamp(1, MAX_LIMIT);
-        let base_step = self.sync.window.as_secs().max(1) as i64;
-        // Windows [a, a + step) oldest first. A full answer may have lost rows: halve the step
-        // and read again. A sparse one doubles the step (up to 64 windows), so years without
-        // tickets cost a few requests, not one per week.
-        let mut a = pass.since.map_or(start.timestamp(), |t| t.timestamp());
-        let mut step = base_step;
+        let from = pass.since.map_or(start.timestamp(), |t| t.timestamp());
+        let mut windows = WindowPager::new(from, until, self.sync.window.as_secs().max(1) as i64, limit);
         let mut pending = Parsed::default();
         let mut read_since_commit = 0usize;
-        let mut splits = 0u64;
-        while a < until {
+        while let Some(Request::Window { from: a, to: b, limit }) = windows.request() {
             ctx.check_shutdown()?;
-            let b = (a + step).min(until);
             let answer = self.list(ctx, listing, a, b, limit).await?;
             let count = items(&answer, list_key(listing), item_key(listing))?.len();
-            let answer = if count >= limit {
-                if b - a > 1 {
-                    step = ((b - a) / 2).max(1);
-                    splits += 1;
-                    tracing::debug!(pipeline = %ctx.pipeline, a, b, count, "window full: splitting");
-                    continue;
-                }
-                // One second holding `limit` tickets: read it whole.
-                self.list(ctx, listing, a, b, 0).await?
-            } else {
-                answer
-            };
-            if count < limit / 4 {
-                step = (step * 2).min(base_step * 64);
+            if windows.judge(&vec![None; count]) == Step::Reread {
+                tracing::debug!(pipeline = %ctx.pipeline, a, b, count, "window full: splitting");
+                continue;
             }
             let now = Utc::now();
             let parsed = match listing {
@@ -723,13 +707,13 @@ impl LiveZilla {
             }
             read_since_commit += parsed.tickets.len();
             merge(&mut pending, parsed);
-            a = b;
             pass.since = DateTime::from_timestamp(b, 0);
-            if a >= until || read_since_commit >= ctx.sync.batch_size {
+            if b >= until || read_since_commit >= ctx.sync.batch_size {
                 self.commit_window(ctx, std::mem::take(&mut pending), &state, &pass).await?;
                 read_since_commit = 0;
             }
         }
+        let splits = windows.splits;
         if splits > 0 {
             tracing::info!(pipeline = %ctx.pipeline, stream = %ctx.stream, splits, "windows split because they reached p_limit");
         }
