@@ -1,12 +1,15 @@
 //! The machinery every connector shares, so each guarantee is written once: the context a
 //! stream syncs in ([`ctx::StreamCtx`]: state, settings, shutdown, the commit of a unit of rows
-//! and state in one transaction), the stream shapes that end in one commit ([`shapes`]: full
-//! refresh, changed-by-hash with deletion marks, snapshot append) and the pagers ([`paging`]).
+//! and state in one transaction), the incremental-by-cursor pass ([`incremental`]: where a
+//! pass starts, how it resumes, how the watermark moves), the stream shapes that end in one
+//! commit ([`shapes`]: full refresh, changed-by-hash with deletion marks, snapshot append) and
+//! the pagers ([`paging`]: offset with overlap, page number, cursor token, created-time windows).
 //!
 //! Extending it: a stream shape or pager that a second vendor needs moves here from the
 //! vendor's folder, with its tests.
 
 pub mod ctx;
+pub mod incremental;
 pub mod paging;
 pub mod shapes;
 

@@ -27,6 +27,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
 
 use super::{SOURCE, list, response};
+use crate::engine::incremental::{PassPlan, begin_pass, finish_pass};
 use crate::engine::paging::{OverlapPager, Step};
 use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
@@ -682,35 +683,25 @@ impl Catalog<'_> {
         cursor_col: &'static str,
     ) -> Result<(), SyncError> {
         let table = Table::Def(spec.table);
-        let lookback = Duration::from_std(ctx.sync.lookback).unwrap_or_default();
         let mut state = ctx.state.clone();
         let every = ctx.sync.reconcile_every;
-        let mut pass = match state.pass.take() {
-            Some(p) => p,
-            None => {
-                let full_due = !every.is_zero()
-                    && state.cursor.is_some()
-                    && state.reconciled_at.is_none_or(|r| (Utc::now() - r).to_std().unwrap_or_default() >= every);
-                let start =
-                    ctx.start_date.map(|d| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
-                PassState {
-                    since: if full_due { start } else { state.cursor.map(|c| c - lookback).or(start) },
-                    offset: 0,
-                    max_seen: None,
-                    started_at: Utc::now(),
-                    unstable: false,
-                    full: false,
-                }
-            }
+        let start = ctx.start_date.map(|d| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
+        let plan = PassPlan {
+            lookback: Duration::from_std(ctx.sync.lookback).unwrap_or_default(),
+            start,
+            trailing: None,
+            // Every `reconcile_every`, a pass from the very start lists every record the
+            // pipeline covers, so it also finds the ones gone.
+            full: !every.is_zero()
+                && state.reconciled_at.is_none_or(|r| (Utc::now() - r).to_std().unwrap_or_default() >= every),
+            clock: Utc::now(),
         };
+        let (mut pass, _) = begin_pass(&mut state, plan);
         if let Some((a, _)) = ctx.window {
             pass = PassState::from(Some(a));
         }
-        // A pass from the very start lists every record the pipeline covers, so it also finds
-        // the ones gone (when there were rows before it).
-        let start = ctx.start_date.map(|d| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
-        let complete_listing = pass.since == start && ctx.window.is_none();
-        let reconciling = complete_listing && state.cursor.is_some();
+        // Marking what a complete listing missed needs rows stored before it.
+        let reconciling = pass.full && ctx.window.is_none() && state.cursor.is_some();
         if pass.offset == 0 && reconciling {
             ctx.seen_clear().await?;
         }
@@ -766,18 +757,9 @@ impl Catalog<'_> {
             }
         }
         let mut unit = LoadUnit::default();
-        if let (Some(m), false) = (pass.max_seen, pass.unstable) {
-            let m = m.min(pass.started_at);
-            state.cursor = Some(state.cursor.map_or(m, |c| c.max(m)));
+        if finish_pass(&mut state, &pass) && reconciling {
+            unit.mark_missing = Some(table);
         }
-        if complete_listing && !pass.unstable {
-            state.reconciled_at = Some(pass.started_at);
-            if reconciling {
-                unit.mark_missing = Some(table);
-            }
-        }
-        state.pass = None;
-        state.version = 1;
         unit.state = Some(state);
         ctx.commit(unit).await
     }

@@ -37,6 +37,7 @@ pub mod settings;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::incremental::{PassPlan, begin_pass, finish_pass};
 use crate::engine::paging::{OverlapPager, Step};
 use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
@@ -431,40 +432,37 @@ impl LiveAgent {
             paged?;
             return flushed;
         }
-        let lookback = chrono::Duration::from_std(ctx.sync.lookback).unwrap_or_default();
         let mut state = ctx.state.clone();
-        let mut pass = match state.pass.take() {
-            Some(mut p) => {
-                // Rows may have shifted while we were down, and the anchor of the last page is
-                // gone: finish the pass, but keep the cursor so the next pass re-reads it all.
-                tracing::info!(pipeline = %ctx.pipeline, offset = p.offset, "resuming an interrupted pass");
-                p.unstable = true;
-                p
-            }
-            None => {
-                // The vendor's clock bounds the cursor. application/status exists from
-                // LiveAgent 2.8.12; without it our own clock stands in (the lookback covers skew).
-                let server_now = match ctx.guard(self.status()).await {
-                    Ok((_, t)) => t,
-                    Err(SyncError::Http(e)) if !e.is_transient() && !matches!(e, HttpError::Unauthorized { .. }) => {
-                        tracing::warn!(pipeline = %ctx.pipeline, "no server time ({e}); using this machine's clock");
-                        None
-                    }
-                    Err(e) => return Err(e),
-                };
-                let start = ctx
-                    .start_date
-                    .map(|d| crate::timez::local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone));
-                PassState {
-                    since: state.cursor.map(|c| c - lookback).or(start),
-                    offset: 0,
-                    max_seen: None,
-                    started_at: server_now.unwrap_or_else(Utc::now),
-                    unstable: false,
-                    full: false,
+        // The vendor's clock bounds the cursor. application/status exists from LiveAgent
+        // 2.8.12; without it our own clock stands in (the lookback covers skew).
+        let clock = if state.pass.is_some() {
+            Utc::now() // a resumed pass keeps the clock it began with
+        } else {
+            match ctx.guard(self.status()).await {
+                Ok((_, t)) => t.unwrap_or_else(Utc::now),
+                Err(SyncError::Http(e)) if !e.is_transient() && !matches!(e, HttpError::Unauthorized { .. }) => {
+                    tracing::warn!(pipeline = %ctx.pipeline, "no server time ({e}); using this machine's clock");
+                    Utc::now()
                 }
+                Err(e) => return Err(e),
             }
         };
+        let plan = PassPlan {
+            lookback: chrono::Duration::from_std(ctx.sync.lookback).unwrap_or_default(),
+            start: ctx
+                .start_date
+                .map(|d| crate::timez::local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone)),
+            trailing: None,
+            full: false,
+            clock,
+        };
+        let (mut pass, resumed) = begin_pass(&mut state, plan);
+        if resumed {
+            // Rows may have shifted while we were down, and the anchor of the last page is
+            // gone: finish the pass, but keep the cursor so the next pass re-reads it all.
+            tracing::info!(pipeline = %ctx.pipeline, offset = pass.offset, "resuming an interrupted pass");
+            pass.unstable = true;
+        }
         // Conversations whose messages failed last time (stored with a NULL hash) are retried
         // from their stored record first: they may never change again and so never come back
         // in the listing.
@@ -485,19 +483,7 @@ impl LiveAgent {
         let flushed = loader.flush(ctx).await;
         paged?;
         flushed?;
-        // Pass complete: move the cursor, never past the vendor's clock at the pass start.
-        let new_cursor = match (pass.max_seen, pass.unstable) {
-            (Some(m), false) => Some(state.cursor.map_or(m.min(pass.started_at), |c| c.max(m.min(pass.started_at)))),
-            _ => state.cursor,
-        };
-        let first_pass = pass.since.is_none() && state.cursor.is_none();
-        state.cursor = new_cursor;
-        state.pass = None;
-        state.version = 1;
-        if first_pass && state.reconciled_at.is_none() {
-            // A full listing was just read into an empty table: nothing can be missing.
-            state.reconciled_at = Some(pass.started_at);
-        }
+        finish_pass(&mut state, &pass);
         // Call conversations also land in the shared `calls` table (what LiveAgent's list tells
         // of a call: who, when, its state; duration and direction it does not give).
         ctx.commit(LoadUnit {

@@ -44,6 +44,7 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::incremental::{PassPlan, begin_pass, finish_pass};
 use crate::engine::paging::{Pager, Request, Step, WindowPager};
 use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
@@ -647,35 +648,23 @@ impl LiveZilla {
             .start_date
             .map(|d| local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), ctx.timezone))
             .unwrap_or_else(|| DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01"));
-        let mut pass = match state.pass.take() {
-            Some(p) => p,
-            None => {
-                let now = Utc::now();
-                let every = self.sync.full_rescan_every;
-                let full = matches!(listing, Listing::Tickets)
-                    && state.cursor.is_some()
-                    && !every.is_zero()
-                    && state.reconciled_at.is_none_or(|r| (now - r).to_std().unwrap_or_default() >= every);
-                let trailing = Duration::from_std(match listing {
+        let every = self.sync.full_rescan_every;
+        let plan = PassPlan {
+            lookback,
+            start: Some(start),
+            trailing: Some(
+                Duration::from_std(match listing {
                     Listing::Tickets => self.sync.reread_window,
                     Listing::Chats => self.sync.chats_reread,
                 })
-                .unwrap_or_default();
-                let since = match state.cursor {
-                    None => start,
-                    Some(_) if full => start,
-                    Some(c) => (c - lookback).min(now - trailing).max(start),
-                };
-                PassState {
-                    since: Some(since),
-                    offset: 0,
-                    max_seen: None,
-                    started_at: now,
-                    unstable: false,
-                    full: full || state.cursor.is_none(),
-                }
-            }
+                .unwrap_or_default(),
+            ),
+            full: matches!(listing, Listing::Tickets)
+                && !every.is_zero()
+                && state.reconciled_at.is_none_or(|r| (Utc::now() - r).to_std().unwrap_or_default() >= every),
+            clock: Utc::now(),
         };
+        let (mut pass, _) = begin_pass(&mut state, plan);
         let mut until = pass.started_at.timestamp() + 1;
         if let Some((a, b)) = ctx.window {
             // Backfill: exactly the window, no full-scan bookkeeping.
@@ -717,18 +706,7 @@ impl LiveZilla {
         if splits > 0 {
             tracing::info!(pipeline = %ctx.pipeline, stream = %ctx.stream, splits, "windows split because they reached p_limit");
         }
-        // Pass complete.
-        if let Some(m) = pass.max_seen {
-            let m = m.min(pass.started_at);
-            state.cursor = Some(state.cursor.map_or(m, |c| c.max(m)));
-        } else if state.cursor.is_none() {
-            state.cursor = Some(pass.started_at.min(start.max(pass.started_at - lookback)));
-        }
-        if pass.full {
-            state.reconciled_at = Some(pass.started_at);
-        }
-        state.pass = None;
-        state.version = 1;
+        finish_pass(&mut state, &pass);
         ctx.commit(LoadUnit { state: Some(state), ..Default::default() }).await
     }
 
