@@ -17,6 +17,7 @@
 pub mod liveagent;
 pub mod liveforce;
 pub mod livezilla;
+pub mod world;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -30,9 +31,110 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-pub use liveagent::{LaData, RateLimit, SimConfig};
+pub use world::World;
+
+/// The default end of the seeded history: the start of today (UTC), so reports of recent days
+/// have data; mutations happen at the real "now", after it.
+pub fn history_end() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// By `datechanged` ascending (ties by id): changed rows move to the end.
+    ChangedAsc,
+    /// By `datecreated` descending: new rows appear at the start.
+    CreatedDesc,
+}
+
+/// How the simulator is set up.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub conversations: usize,
+    /// Days of history before `history_end`.
+    pub history_days: i64,
+    /// When the seeded history ends (default: [`history_end`], the start of today).
+    pub history_end: DateTime<Utc>,
+    /// The API key the simulator accepts.
+    pub api_key: String,
+    /// Zone of the times it reports.
+    pub timezone: Tz,
+    /// Zone it reads filter values in.
+    pub filter_timezone: Tz,
+    pub order: ListOrder,
+    /// LiveZilla: the operator with API permission and the password the simulator accepts.
+    pub lz_user: String,
+    pub lz_password: String,
+    /// Liveforce: the Basic-auth credentials the simulator accepts.
+    pub lf_user: String,
+    pub lf_password: String,
+    /// Requests allowed per API key in a sliding window; past it, 429 with `Retry-After`.
+    /// `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A vendor-style rate limit: at most `requests` per sliding `window` per API key.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: std::time::Duration,
+}
+
+impl RateLimit {
+    pub fn per_minute(requests: u32) -> RateLimit {
+        RateLimit { requests, window: std::time::Duration::from_secs(60) }
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 42,
+            conversations: 300,
+            history_days: 365,
+            history_end: history_end(),
+            api_key: "sim-liveagent-key".into(),
+            lz_user: "apiadmin".into(),
+            lz_password: "sim-livezilla-pass".into(),
+            lf_user: "lf-admin".into(),
+            lf_password: "sim-liveforce-pass".into(),
+            timezone: Tz::UTC,
+            filter_timezone: Tz::UTC,
+            order: ListOrder::ChangedAsc,
+            rate_limit: None,
+        }
+    }
+}
+
+/// What only one vendor's simulator serves, beside the shared [`World`]. One field per vendor
+/// that has such data; a new vendor adds its own here.
+pub struct VendorData {
+    /// LiveAgent's customers, companies, knowledge base, widgets… (its `catalog`).
+    pub catalog: liveagent::catalog::CatalogData,
+    /// Liveforce's leads and deals (its tickets, staff and calls are the world's conversations).
+    pub liveforce: liveforce::LfData,
+}
+
+impl VendorData {
+    fn generate(cfg: &SimConfig) -> VendorData {
+        VendorData {
+            catalog: liveagent::catalog::CatalogData::generate(cfg),
+            liveforce: liveforce::LfData::generate(cfg),
+        }
+    }
+
+    /// Vendor data that depends on the generated world.
+    fn settle(world: &mut World) {
+        liveforce::seed_merges(world);
+    }
+}
 
 /// A pipeline file the demo (and, for the first vendor, the bench) writes for a simulated
 /// vendor: its name, the file's text and the secret it reads from `secret_file`.
@@ -95,7 +197,7 @@ fn one() -> u32 {
 
 /// State shared by every handler of the simulator.
 pub struct SimState {
-    pub la: Mutex<LaData>,
+    pub la: Mutex<World>,
     /// LiveZilla logins and archiving (the data is `la`'s).
     pub lz: Mutex<livezilla::LzState>,
     pub config: SimConfig,
@@ -153,7 +255,7 @@ impl Simulator {
     /// Start serving on `127.0.0.1:port` (0 = a free port).
     pub async fn start(config: SimConfig, port: u16) -> std::io::Result<Simulator> {
         let state = Arc::new(SimState {
-            la: Mutex::new(LaData::generate(&config)),
+            la: Mutex::new(World::generate(&config)),
             lz: Mutex::new(livezilla::LzState::default()),
             config,
             faults: Mutex::new(VecDeque::new()),
@@ -206,7 +308,7 @@ impl Simulator {
     }
 
     /// Read or change the LiveAgent data set.
-    pub fn with_data<T>(&self, f: impl FnOnce(&mut LaData) -> T) -> T {
+    pub fn with_data<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
         f(&mut self.state.la.lock().expect("data lock"))
     }
 
@@ -290,7 +392,7 @@ async fn post_faults(State(state): State<Shared>, axum::Json(rules): axum::Json<
 
 async fn post_mutate(
     State(state): State<Shared>,
-    axum::Json(m): axum::Json<liveagent::Mutation>,
+    axum::Json(m): axum::Json<world::Mutation>,
 ) -> axum::Json<serde_json::Value> {
     let summary = state.la.lock().expect("data lock").apply(&m, chrono::Utc::now());
     axum::Json(serde_json::to_value(summary).unwrap_or_default())

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};
 use desksync::simulator::SimConfig;
-use desksync::simulator::liveagent::Mutation;
 use desksync::simulator::liveagent::catalog::report_rows;
+use desksync::simulator::world::Mutation;
 
 use crate::common::{Env, FAST};
 
@@ -16,11 +16,7 @@ fn sim() -> SimConfig {
 
 /// Messages a LiveAgent agent writes: outgoing groups, and chat lines by an agent (resolved
 /// through the agents dimension).
-fn by_agent(
-    c: &desksync::simulator::liveagent::Conversation,
-    g: &desksync::simulator::liveagent::Group,
-    userid: &str,
-) -> bool {
+fn by_agent(c: &desksync::simulator::world::Conversation, g: &desksync::simulator::world::Group, userid: &str) -> bool {
     matches!(g.rtype.as_str(), "4" | "V") || (g.rtype == "C" && userid != c.owner_id)
 }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use desksync::simulator::SimConfig;
-use desksync::simulator::liveagent::Mutation;
 use desksync::simulator::liveagent::catalog::report_rows;
+use desksync::simulator::world::Mutation;
 
 use crate::common::{Env, FAST, utc};
 
@@ -40,7 +40,7 @@ async fn dimensions_and_snapshots_equal_the_simulator() {
     let s = env.run().await;
     assert_eq!(s.status, "succeeded", "{s:?}");
     let (groups, companies, fields, widgets, agents, departments) = env.sim.with_data(|d| {
-        let c = &d.catalog;
+        let c = &d.vendors.catalog;
         let fields: BTreeSet<Vec<String>> = c
             .companies
             .iter()
@@ -105,7 +105,7 @@ async fn dimensions_and_snapshots_equal_the_simulator() {
     // A company renamed and stripped of a custom field, another deleted: the details are read
     // again for the renamed one only, its removed field disappears, the deleted one is marked.
     let (renamed, removed) = env.sim.with_data(|d| {
-        let cs = &mut d.catalog.companies;
+        let cs = &mut d.vendors.catalog.companies;
         cs[0].name = "Acme a.s.".into();
         cs[0].custom_fields.retain(|(k, _)| k != "tier");
         let gone = cs.remove(1);
@@ -148,7 +148,7 @@ async fn customers_and_kb_entries_are_incremental() {
         truth
     );
     let kb: BTreeSet<Vec<String>> = env.sim.with_data(|d| {
-        d.catalog.kb_entries.iter().map(|e| vec![e.id.clone(), e.title.clone(), utc(e.changed)]).collect()
+        d.vendors.catalog.kb_entries.iter().map(|e| vec![e.id.clone(), e.title.clone(), utc(e.changed)]).collect()
     });
     assert_eq!(
         set(env.rows("SELECT entry_id, title, strftime(updated_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S') FROM kb_entries")),
@@ -158,8 +158,8 @@ async fn customers_and_kb_entries_are_incremental() {
     // New customers (new conversations' owners) and one edited article: exactly those are written.
     let created = env.sim.with_data(|d| {
         let now = Utc::now();
-        d.catalog.kb_entries[4].title = "How to pay by bank transfer".into();
-        d.catalog.kb_entries[4].changed = now;
+        d.vendors.catalog.kb_entries[4].title = "How to pay by bank transfer".into();
+        d.vendors.catalog.kb_entries[4].changed = now;
         d.apply(&Mutation { new_conversations: 3, ..Default::default() }, now).created
     });
     assert_eq!(created.len(), 3);
@@ -329,8 +329,8 @@ async fn reports_load_by_day_window_add_up_and_restated_days_are_replaced() {
     let (recent_before, old_before) = (notes(&env, recent), notes(&env, old));
     let rows_before = env.count("SELECT count(*) FROM report_performance");
     env.sim.with_data(|d| {
-        d.catalog.restated.insert(recent, 5);
-        d.catalog.restated.insert(old, 7);
+        d.vendors.catalog.restated.insert(recent, 5);
+        d.vendors.catalog.restated.insert(old, 7);
     });
     env.sim.reset_stats();
     let s = env.run().await;

@@ -1,7 +1,7 @@
 //! Vendor faults: throttling, 5xx, HTML error pages, slow answers and dropped connections are
 //! retried to success; what cannot succeed fails clearly and keeps the watermark.
 
-use desksync::simulator::liveagent::Mutation;
+use desksync::simulator::world::Mutation;
 use desksync::simulator::{Fault, FaultRule, SimConfig};
 use desksync::sources::Source;
 

@@ -3,7 +3,7 @@
 
 use desksync::model::Table;
 use desksync::simulator::SimConfig;
-use desksync::simulator::liveagent::{ListOrder, Mutation};
+use desksync::simulator::{ListOrder, world::Mutation};
 
 use crate::common::{Env, assert_equals_truth};
 

@@ -27,7 +27,7 @@ fn truth_tickets(env: &Env) -> BTreeSet<Vec<String>> {
             .into_iter()
             .map(|c| {
                 let id = lf_id(c);
-                let merged = d.liveforce.merged.get(&id).map(|t| t.to_string());
+                let merged = d.vendors.liveforce.merged.get(&id).map(|t| t.to_string());
                 let replies = c.groups.iter().filter(|g| g.rtype != "I").count().saturating_sub(1);
                 let messages = if merged.is_some() { 0 } else { 1 + replies };
                 vec![
@@ -69,7 +69,7 @@ async fn full_sync_equals_the_simulator_for_every_stream() {
         .collect();
     assert_eq!(set(env.rows("SELECT status_id, name, canonical FROM ticket_statuses")), statuses);
     let (agents, calls, leads, notes, deals, services) = env.sim.with_data(|d| {
-        let lf = &d.liveforce;
+        let lf = &d.vendors.liveforce;
         (
             d.agents.len() as i64,
             d.conversations.values().filter(|c| c.channel == "C").count() as i64,
@@ -139,10 +139,10 @@ async fn a_page_past_the_end_repeating_the_last_page_ends_the_listing() {
 async fn an_empty_list_answered_404_is_zero_rows() {
     let env = Env::liveforce(sim(10), None, "streams = [\"deals\", \"deal_services\", \"leads\"]", "").await;
     assert_eq!(env.run().await.status, "succeeded");
-    let without = env.sim.with_data(|d| d.liveforce.deals.iter().filter(|x| x.services.is_empty()).count());
+    let without = env.sim.with_data(|d| d.vendors.liveforce.deals.iter().filter(|x| x.services.is_empty()).count());
     assert!(without > 0, "some deals have no services (their call answers 404)");
     // The whole lead list empties: 404, zero rows, and the stored leads are marked deleted.
-    env.sim.with_data(|d| d.liveforce.leads.clear());
+    env.sim.with_data(|d| d.vendors.liveforce.leads.clear());
     let s = env.run().await;
     assert_eq!(s.status, "succeeded", "{s:?}");
     assert_eq!(env.count("SELECT count(*) FROM leads WHERE deleted_at IS NULL"), 0);
@@ -162,7 +162,7 @@ async fn a_reply_moving_a_ticket_to_the_end_mid_listing_is_neither_lost_nor_dupl
     // later ticket moves up one place, so page 2 would skip one.
     env.sim.with_data(|d| {
         let first = lf_id(ordered_tickets(d)[3]);
-        d.liveforce.reply_after_list_requests = Some((1, first));
+        d.vendors.liveforce.reply_after_list_requests = Some((1, first));
     });
     let s = env.run().await;
     assert_eq!(s.status, "succeeded", "{s:?}");

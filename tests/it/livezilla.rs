@@ -262,7 +262,7 @@ async fn replies_to_old_tickets_arrive_by_the_trailing_reread_and_the_full_resca
     // One ticket created 10 days ago (inside the 30-day re-read), one 90 days ago (outside).
     let (recent, old) = env.sim.with_data(|d| {
         let now = Utc::now();
-        let pick = |d: &desksync::simulator::LaData, lo: i64, hi: i64| {
+        let pick = |d: &desksync::simulator::World, lo: i64, hi: i64| {
             d.conversations
                 .values()
                 .filter(|c| !is_chat(c))

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use desksync::simulator::SimConfig;
-use desksync::simulator::liveagent::Mutation;
+use desksync::simulator::world::Mutation;
 
 use crate::common::{Env, assert_equals_truth};
 

@@ -21,7 +21,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use super::{Conversation, LaData, Params, SimConfig, authorize, error_response, ok, parse_usize};
+use super::{Conversation, Params, SimConfig, World, authorize, error_response, ok, parse_usize};
 use crate::simulator::Shared;
 use crate::timez::{format_local, parse_local};
 
@@ -168,7 +168,7 @@ macro_rules! guard {
 }
 
 /// The customers the conversations' owners are (one per conversation owner), oldest first.
-pub fn customer_records(data: &LaData, tz: chrono_tz::Tz) -> Vec<(DateTime<Utc>, Value)> {
+pub fn customer_records(data: &World, tz: chrono_tz::Tz) -> Vec<(DateTime<Utc>, Value)> {
     let mut v: Vec<(DateTime<Utc>, Value)> = data
         .conversations
         .values()
@@ -222,7 +222,8 @@ async fn customers(State(state): State<Shared>, Query(q): Params) -> Response {
 async fn customer_groups(State(state): State<Shared>, Query(q): Params) -> Response {
     guard!(state, q, "customersgroups");
     let data = state.la.lock().expect("data lock");
-    let rows: Vec<Value> = data.catalog.customer_groups.iter().map(|(id, n)| json!({"id": id, "name": n})).collect();
+    let rows: Vec<Value> =
+        data.vendors.catalog.customer_groups.iter().map(|(id, n)| json!({"id": id, "name": n})).collect();
     ok(json!({ "groups": rows }))
 }
 
@@ -231,6 +232,7 @@ async fn companies(State(state): State<Shared>, Query(q): Params) -> Response {
     let data = state.la.lock().expect("data lock");
     let tz = state.config.timezone;
     let rows: Vec<Value> = data
+        .vendors
         .catalog
         .companies
         .iter()
@@ -245,7 +247,7 @@ async fn companies(State(state): State<Shared>, Query(q): Params) -> Response {
 async fn company(State(state): State<Shared>, Path(id): Path<String>, Query(q): Params) -> Response {
     guard!(state, q, "company");
     let data = state.la.lock().expect("data lock");
-    let Some(c) = data.catalog.companies.iter().find(|c| c.id == id) else {
+    let Some(c) = data.vendors.catalog.companies.iter().find(|c| c.id == id) else {
         return error_response(StatusCode::NOT_FOUND, "Company not found");
     };
     ok(json!({
@@ -262,6 +264,7 @@ async fn widgets(State(state): State<Shared>, Query(q): Params) -> Response {
     let data = state.la.lock().expect("data lock");
     let dept = data.departments.first().map(|d| d.id.clone()).unwrap_or_default();
     let rows: Vec<Value> = data
+        .vendors
         .catalog
         .widgets
         .iter()
@@ -283,15 +286,21 @@ async fn widgets(State(state): State<Shared>, Query(q): Params) -> Response {
 async fn suggestion_categories(State(state): State<Shared>, Query(q): Params) -> Response {
     guard!(state, q, "suggestioncategories");
     let data = state.la.lock().expect("data lock");
-    let rows: Vec<Value> =
-        data.catalog.suggestion_categories.iter().map(|(id, t, p)| json!({"id": id, "title": t, "path": p})).collect();
+    let rows: Vec<Value> = data
+        .vendors
+        .catalog
+        .suggestion_categories
+        .iter()
+        .map(|(id, t, p)| json!({"id": id, "title": t, "path": p}))
+        .collect();
     ok(json!({ "suggestioncategories": rows }))
 }
 
 async fn knowledgebases(State(state): State<Shared>, Query(q): Params) -> Response {
     guard!(state, q, "knowledgebases");
     let data = state.la.lock().expect("data lock");
-    let rows: Vec<Value> = data.catalog.knowledgebases.iter().map(|(id, n)| json!({"kb_id": id, "name": n})).collect();
+    let rows: Vec<Value> =
+        data.vendors.catalog.knowledgebases.iter().map(|(id, n)| json!({"kb_id": id, "name": n})).collect();
     match page(&q, rows, ("limit", "offset"), 500) {
         Ok(rows) => ok(json!({ "knowledgebases": rows })),
         Err(r) => r,
@@ -318,7 +327,7 @@ async fn kb_entries(State(state): State<Shared>, Query(q): Params) -> Response {
     };
     let data = state.la.lock().expect("data lock");
     let mut entries: Vec<&KbEntry> =
-        data.catalog.kb_entries.iter().filter(|e| since.is_none_or(|s| e.changed >= s)).collect();
+        data.vendors.catalog.kb_entries.iter().filter(|e| since.is_none_or(|s| e.changed >= s)).collect();
     entries.sort_by(|a, b| a.changed.cmp(&b.changed).then(a.id.cmp(&b.id)));
     let rows = entries.into_iter().map(|e| kb_record(e, state.config.timezone)).collect();
     match page(&q, rows, ("limit", "offset"), 500) {
@@ -547,7 +556,7 @@ fn with(mut m: serde_json::Map<String, Value>, head: Value) -> Value {
 /// The rows a report endpoint answers for `[from, to]`: `(list key, rows)`; `None` for an
 /// unknown report.
 pub fn report_rows(
-    data: &LaData,
+    data: &World,
     cfg: &SimConfig,
     scope: Option<&str>,
     name: &str,
@@ -558,7 +567,7 @@ pub fn report_rows(
     let created: Vec<&Conversation> =
         data.conversations.values().filter(|c| c.created >= from && c.created <= to).collect();
     let day = from.with_timezone(&tz).date_naive();
-    let restated = data.catalog.restated.get(&day).copied().unwrap_or(0);
+    let restated = data.vendors.catalog.restated.get(&day).copied().unwrap_or(0);
     let hours = || (0..24).map(move |h| from + Duration::hours(h)).filter(move |t| *t <= to);
     let agent_names = |id: &str| -> (String, String) {
         let name = data.agents.iter().find(|a| a.id == id).map(|a| a.name.clone()).unwrap_or_default();

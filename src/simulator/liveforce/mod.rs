@@ -25,7 +25,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::liveagent::{Conversation, LaData, SimConfig};
+use super::SimConfig;
+use super::world::{Conversation, World};
 use crate::timez::format_local;
 
 #[derive(Debug, Clone)]
@@ -226,7 +227,7 @@ pub fn lf_id(c: &Conversation) -> u64 {
     digits.parse().unwrap_or(0)
 }
 
-fn staff_id(data: &LaData, agent: &str) -> u64 {
+fn staff_id(data: &World, agent: &str) -> u64 {
     data.agents.iter().position(|a| a.id == agent).map_or(0, |i| i as u64 + 1)
 }
 
@@ -242,7 +243,7 @@ pub fn status_id(status: &str) -> u32 {
 }
 
 /// The ticket's replies: every visible group after the first.
-fn replies(c: &Conversation) -> Vec<(&super::liveagent::Group, &super::liveagent::Message)> {
+fn replies(c: &Conversation) -> Vec<(&super::world::Group, &super::world::Message)> {
     c.groups
         .iter()
         .filter(|g| g.rtype != "I")
@@ -256,7 +257,7 @@ fn last_reply(c: &Conversation) -> Option<DateTime<Utc>> {
     r.last().map(|(_, m)| m.created)
 }
 
-pub fn render_ticket(data: &LaData, c: &Conversation, tz: chrono_tz::Tz) -> Value {
+pub fn render_ticket(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> Value {
     let id = lf_id(c);
     let first = c.groups.iter().flat_map(|g| g.messages.iter()).find(|m| m.rtype != "S");
     let dept = data.departments.iter().position(|d| d.id == c.department_id).map_or(0, |i| i + 1);
@@ -265,7 +266,7 @@ pub fn render_ticket(data: &LaData, c: &Conversation, tz: chrono_tz::Tz) -> Valu
         "adminreplying": "0",
         "userid": "0",
         "contactid": (1000 + id).to_string(),
-        "merged_ticket_id": data.liveforce.merged.get(&id).map(|t| t.to_string()),
+        "merged_ticket_id": data.vendors.liveforce.merged.get(&id).map(|t| t.to_string()),
         "email": c.owner_email,
         "name": c.owner_name,
         "department": dept.to_string(),
@@ -290,7 +291,7 @@ pub fn render_ticket(data: &LaData, c: &Conversation, tz: chrono_tz::Tz) -> Valu
 }
 
 /// Tickets in the server's order: `lastreply` ascending, nulls first, then id.
-pub fn ordered_tickets(data: &LaData) -> Vec<&Conversation> {
+pub fn ordered_tickets(data: &World) -> Vec<&Conversation> {
     let mut v: Vec<&Conversation> = data.conversations.values().collect();
     v.sort_by(|a, b| last_reply(a).cmp(&last_reply(b)).then(lf_id(a).cmp(&lf_id(b))));
     v
@@ -302,19 +303,19 @@ async fn tickets(State(state): State<Shared>, headers: HeaderMap, Query(q): Para
     let tz = state.config.timezone;
     let rows: Vec<Value> = ordered_tickets(&data).into_iter().map(|c| render_ticket(&data, c, tz)).collect();
     let answer = paged(&q, rows);
-    if let Some((after, id)) = data.liveforce.reply_after_list_requests {
+    if let Some((after, id)) = data.vendors.liveforce.reply_after_list_requests {
         if after <= 1 {
-            data.liveforce.reply_after_list_requests = None;
+            data.vendors.liveforce.reply_after_list_requests = None;
             add_reply(&mut data, id, Utc::now());
         } else {
-            data.liveforce.reply_after_list_requests = Some((after - 1, id));
+            data.vendors.liveforce.reply_after_list_requests = Some((after - 1, id));
         }
     }
     answer
 }
 
 /// A customer reply to ticket `id` at `at` (it moves to the end of the list).
-pub fn add_reply(data: &mut LaData, id: u64, at: DateTime<Utc>) {
+pub fn add_reply(data: &mut World, id: u64, at: DateTime<Utc>) {
     let Some(c) = data.conversations.values_mut().find(|c| lf_id(c) == id) else { return };
     let mut g = c.groups[0].clone();
     g.id = format!("{}-r{}", g.id, c.groups.len());
@@ -388,7 +389,7 @@ async fn staff(State(state): State<Shared>, headers: HeaderMap, Query(q): Params
     paged(&q, rows)
 }
 
-pub fn call_records(data: &LaData, tz: chrono_tz::Tz) -> Vec<Value> {
+pub fn call_records(data: &World, tz: chrono_tz::Tz) -> Vec<Value> {
     data.conversations
         .values()
         .filter(|c| c.channel == "C")
@@ -414,6 +415,7 @@ async fn leads(State(state): State<Shared>, headers: HeaderMap, Query(q): Params
     let data = state.la.lock().expect("data lock");
     let tz = state.config.timezone;
     let rows = data
+        .vendors
         .liveforce
         .leads
         .iter()
@@ -437,7 +439,7 @@ async fn lead_notes(
     guard!(state, headers, "lf_lead_notes");
     let data = state.la.lock().expect("data lock");
     let tz = state.config.timezone;
-    let Some(l) = data.liveforce.leads.iter().find(|l| l.id.to_string() == id) else { return no_data() };
+    let Some(l) = data.vendors.liveforce.leads.iter().find(|l| l.id.to_string() == id) else { return no_data() };
     let rows = l
         .notes
         .iter()
@@ -456,7 +458,7 @@ async fn leads_by_status(State(state): State<Shared>, headers: HeaderMap) -> Res
         LEAD_STATUSES
             .iter()
             .map(|(id, name)| {
-                let n = data.liveforce.leads.iter().filter(|l| l.status == *id).count();
+                let n = data.vendors.liveforce.leads.iter().filter(|l| l.status == *id).count();
                 json!({"status": id.to_string(), "name": name, "total": n.to_string()})
             })
             .collect(),
@@ -466,7 +468,7 @@ async fn leads_by_status(State(state): State<Shared>, headers: HeaderMap) -> Res
 async fn leads_summary(State(state): State<Shared>, headers: HeaderMap) -> Response {
     guard!(state, headers, "lf_leads_summary");
     let data = state.la.lock().expect("data lock");
-    let leads = &data.liveforce.leads;
+    let leads = &data.vendors.liveforce.leads;
     envelope(json!({
         "total_leads": leads.len().to_string(),
         "customers": leads.iter().filter(|l| l.status == 4).count().to_string(),
@@ -479,6 +481,7 @@ async fn deals(State(state): State<Shared>, headers: HeaderMap, Query(q): Params
     let data = state.la.lock().expect("data lock");
     let tz = state.config.timezone;
     let rows = data
+        .vendors
         .liveforce
         .deals
         .iter()
@@ -516,7 +519,7 @@ async fn deal_services(
 ) -> Response {
     guard!(state, headers, "lf_deal_services");
     let data = state.la.lock().expect("data lock");
-    let Some(d) = data.liveforce.deals.iter().find(|d| d.id.to_string() == id) else { return no_data() };
+    let Some(d) = data.vendors.liveforce.deals.iter().find(|d| d.id.to_string() == id) else { return no_data() };
     let rows = d
         .services
         .iter()
@@ -544,6 +547,15 @@ pub fn demo_pipeline(base_url: &str, cfg: &super::SimConfig, rate_per_minute: u3
         ),
         secret_file: "secrets/liveforce.password".into(),
         secret: cfg.lf_password.clone(),
+    }
+}
+
+/// Every 25th ticket (by id) was merged into the one before it.
+pub(super) fn seed_merges(data: &mut World) {
+    let mut ids: Vec<u64> = data.conversations.values().map(lf_id).collect();
+    ids.sort();
+    for i in (25..ids.len()).step_by(25) {
+        data.vendors.liveforce.merged.insert(ids[i], ids[i - 1]);
     }
 }
 

@@ -28,7 +28,7 @@ use md5::Digest;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::liveagent::{Conversation, LaData};
+use super::world::{Conversation, World};
 
 /// The operator without API permission (LZAV20002), as in the recordings.
 pub const NO_API_USER: &str = "noapi";
@@ -162,7 +162,7 @@ fn unix(t: DateTime<Utc>) -> String {
 }
 
 /// The group of a conversation: its department's name, lower-cased (`support`, `sales`, …).
-pub fn group(data: &LaData, c: &Conversation) -> String {
+pub fn group(data: &World, c: &Conversation) -> String {
     data.department_name(&c.department_id).unwrap_or("support").to_lowercase()
 }
 
@@ -182,7 +182,7 @@ fn message_hex(id: &str) -> String {
 }
 
 /// A ticket as `p_tickets_list` renders it; `None` when it has no message (not listed).
-pub fn render_ticket(data: &LaData, c: &Conversation) -> Option<Value> {
+pub fn render_ticket(data: &World, c: &Conversation) -> Option<Value> {
     let id = lz_id(c).to_string();
     let mut messages: Vec<Value> = Vec::new();
     let mut first = true;
@@ -311,7 +311,7 @@ fn tickets_list(state: &Shared, f: &BTreeMap<String, String>) -> Response {
 }
 
 /// A chat's transcript as `p_output=Plaintext` gives it, times in the server's zone.
-pub fn transcript(data: &LaData, c: &Conversation, tz: chrono_tz::Tz) -> String {
+pub fn transcript(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> String {
     c.groups
         .iter()
         .flat_map(|g| g.messages.iter())
@@ -336,7 +336,7 @@ pub fn transcript(data: &LaData, c: &Conversation, tz: chrono_tz::Tz) -> String 
         .join("\n")
 }
 
-pub fn render_chat(data: &LaData, c: &Conversation, tz: chrono_tz::Tz, output: Option<&str>) -> Value {
+pub fn render_chat(data: &World, c: &Conversation, tz: chrono_tz::Tz, output: Option<&str>) -> Value {
     let start = first_message_time(c).unwrap_or(c.created);
     let mut chat = json!({
         "Fullname": c.owner_name, "Company": "", "Phone": "", "Question": c.subject, "Email": c.owner_email,
