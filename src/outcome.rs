@@ -12,6 +12,10 @@ use serde::Serialize;
 pub enum StreamStatus {
     /// Read to its end; its watermark moved.
     Succeeded,
+    /// Read to its end, but some records' children (messages, details) could not be read even
+    /// after retrying in place; those records are stored without a content hash, so the next
+    /// run reads them again. The run is `partial`.
+    Incomplete,
     /// Stopped by an error; its state stays where its last committed unit put it.
     Failed,
     /// Stopped by a shutdown after committing what it had.
@@ -26,6 +30,7 @@ impl StreamStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             StreamStatus::Succeeded => "succeeded",
+            StreamStatus::Incomplete => "incomplete",
             StreamStatus::Failed => "failed",
             StreamStatus::Interrupted => "interrupted",
             StreamStatus::NotStarted => "not_started",

@@ -209,6 +209,16 @@ pub fn stream_failed(pipeline: &str, stream: &str, error: &str) {
     tracing::error!(pipeline, stream, "stream failed, its watermark stays where it was: {error}");
 }
 
+pub fn stream_incomplete(pipeline: &str, stream: &str, missing: usize, error: &str) {
+    METRICS.stream_errors.get_or_create(&sl(pipeline, stream)).inc();
+    tracing::warn!(
+        pipeline,
+        stream,
+        missing,
+        "stream read to its end with records missing, read again next run: {error}"
+    );
+}
+
 pub fn watermark_lag(pipeline: &str, stream: &str, lag: Duration) {
     METRICS.watermark_lag.get_or_create(&sl(pipeline, stream)).set(lag.as_secs() as i64);
 }

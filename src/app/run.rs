@@ -249,7 +249,8 @@ pub async fn run_pipeline_observed(
                 let result = crate::http::counted(counters.clone(), source.sync_stream(info.name, &mut ctx)).await;
                 let used: CounterSnapshot = counters.snapshot();
                 let (status, error) = match &result {
-                    Ok(()) => (StreamStatus::Succeeded, None),
+                    Ok(()) if ctx.missing.is_empty() => (StreamStatus::Succeeded, None),
+                    Ok(()) => (StreamStatus::Incomplete, Some(crate::engine::children::missing_text(&ctx.missing))),
                     Err(SyncError::Cancelled) => {
                         (StreamStatus::Interrupted, Some("interrupted by a signal after its last commit".to_string()))
                     }
@@ -257,6 +258,9 @@ pub async fn run_pipeline_observed(
                 };
                 match (&status, &error) {
                     (StreamStatus::Failed, Some(e)) => telemetry::stream_failed(&p.name, info.name, e),
+                    (StreamStatus::Incomplete, Some(e)) => {
+                        telemetry::stream_incomplete(&p.name, info.name, ctx.missing.len(), e)
+                    }
                     (StreamStatus::Interrupted, _) => {
                         telemetry::stream_interrupted(&p.name, info.name, ctx.rows_written)
                     }

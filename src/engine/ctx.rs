@@ -36,6 +36,9 @@ pub struct StreamCtx {
     warehouse: Warehouse,
     pub rows_written: u64,
     pub quarantined: u64,
+    /// Records whose children could not be read in this run (key: reason), see
+    /// [`StreamCtx::missed`]; any makes the stream `incomplete`.
+    pub missing: Vec<(String, String)>,
     /// Whether a commit changed anything besides rows (state, ledger windows, quarantine): the
     /// analysts' snapshot is published when something changed.
     pub bookkeeping_changed: bool,
@@ -73,9 +76,16 @@ impl StreamCtx {
             warehouse: warehouse.clone(),
             rows_written: 0,
             quarantined: 0,
+            missing: Vec::new(),
             bookkeeping_changed: false,
             progress,
         }
+    }
+
+    /// Record that the children of record `key` could not be read in this run (`reason`): the
+    /// stream ends `incomplete` and the run `partial`, naming what is missing.
+    pub fn missed(&mut self, key: &str, reason: &str) {
+        self.missing.push((key.to_string(), reason.to_string()));
     }
 
     pub fn wants(&self, stream: &str) -> bool {

@@ -2,12 +2,14 @@
 //! stream syncs in ([`ctx::StreamCtx`]: state, settings, shutdown, the commit of a unit of rows
 //! and state in one transaction), the incremental-by-cursor pass ([`incremental`]: where a
 //! pass starts, how it resumes, how the watermark moves), the stream shapes that end in one
-//! commit ([`shapes`]: full refresh, changed-by-hash with deletion marks, snapshot append) and
+//! commit ([`shapes`]: full refresh, changed-by-hash with deletion marks, snapshot append), the
+//! children of changed records ([`children`]: bounded concurrency, one rule for failures) and
 //! the pagers ([`paging`]: offset with overlap, page number, cursor token, created-time windows).
 //!
 //! Extending it: a stream shape or pager that a second vendor needs moves here from the
 //! vendor's folder, with its tests.
 
+pub mod children;
 pub mod ctx;
 pub mod incremental;
 pub mod paging;

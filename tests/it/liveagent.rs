@@ -130,8 +130,13 @@ async fn malformed_records_are_quarantined_not_dropped() {
         id
     });
     let s = env.run().await;
-    assert_eq!(s.status, "succeeded", "{s:?}");
-    assert_eq!(env.stream(&s, "conversations").quarantined, 3, "{s:?}");
+    // Messages are missing, so the run says so: partial, the stream incomplete, naming the
+    // conversation (malformed list records alone would only be quarantined).
+    assert_eq!(s.status, "partial", "{s:?}");
+    let conv = env.stream(&s, "conversations");
+    assert_eq!(conv.status, "incomplete", "{s:?}");
+    assert!(conv.error.as_deref().is_some_and(|e| e.contains(&broken) && e.contains("read again next run")), "{s:?}");
+    assert_eq!(conv.quarantined, 3, "{s:?}");
     let q = env.rows("SELECT record_key, reason FROM _desksync_quarantine ORDER BY reason");
     assert_eq!(q.len(), 3, "{q:?}");
     assert!(q.iter().any(|r| r[1].contains("without a conversationid")), "{q:?}");

@@ -29,7 +29,6 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use serde_json::Value;
 
 pub mod catalog;
@@ -37,6 +36,7 @@ pub mod settings;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::children;
 use crate::engine::incremental::{PassPlan, begin_pass, finish_pass};
 use crate::engine::paging::{OverlapPager, Step};
 use crate::engine::shapes::{self, Deletions};
@@ -629,6 +629,9 @@ impl LiveAgent {
         .await;
         loader.finish(ctx).await?;
         let ((messages, failed), (fields, detailed, failed_details), (tag_rows, tagged, failed_tags)) = fetched?;
+        for q in failed.iter().chain(&failed_details).chain(&failed_tags) {
+            ctx.missed(q.record_key.as_deref().unwrap_or_default(), &q.reason);
+        }
         bad.extend(failed);
         bad.extend(failed_details);
         bad.extend(failed_tags);
@@ -670,38 +673,21 @@ impl LiveAgent {
         bad: &mut Vec<Quarantined>,
     ) -> Result<Vec<(String, Value)>, SyncError> {
         let ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
-        let http = self.http.clone();
-        let fetches = futures::stream::iter(ids)
-            .map(move |id| {
-                let http = http.clone();
-                async move {
-                    let p = path(&id);
-                    (id, http.get_json(&p, &[]).await)
-                }
-            })
-            .buffer_unordered(ctx.sync.message_concurrency);
-        let results = ctx.guard(async { Ok::<_, SyncError>(fetches.collect::<Vec<_>>().await) }).await?;
-        let mut answers = Vec::with_capacity(results.len());
+        let http = &self.http;
+        let read = children::fetch_each(ctx, ids, ctx.sync.message_concurrency, |id| async move {
+            response(http.get_json(&path(&id), &[]).await?, what)
+        })
+        .await?;
         let mut failed = HashSet::new();
-        for (id, res) in results {
-            let answer = match res {
-                Ok(v) => response(v, what).map_err(|e| e.to_string()),
-                Err(e) if e.is_transient() || matches!(e, HttpError::RetriesExhausted { .. }) => return Err(e.into()),
-                Err(e @ HttpError::Unauthorized { .. }) => return Err(e.into()),
-                Err(e) => Err(e.to_string()),
-            };
-            match answer {
-                Ok(r) => answers.push((id, r)),
-                Err(reason) => {
-                    failed.insert(id.clone());
-                    bad.push(Quarantined {
-                        record_key: Some(id),
-                        reason: format!("{what} could not be read (retried next run): {reason}"),
-                        raw: String::new(),
-                    });
-                }
-            }
+        for (id, reason) in read.failed {
+            failed.insert(id.clone());
+            bad.push(Quarantined {
+                record_key: Some(id),
+                reason: format!("{what} could not be read (retried next run): {reason}"),
+                raw: String::new(),
+            });
         }
+        let answers = read.answers;
         for t in tickets.iter_mut().filter(|t| failed.contains(&t.ticket_id)) {
             t.content_hash = None;
         }

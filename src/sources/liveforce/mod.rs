@@ -32,6 +32,7 @@ use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
 use crate::config::PipelineConfig;
+use crate::engine::children;
 use crate::engine::paging::{PageNumberPager, Pager, Request, Step};
 use crate::engine::shapes::{self, Deletions};
 use crate::engine::{StreamCtx, batch};
@@ -521,7 +522,7 @@ impl Liveforce {
                 }
             }
         }
-        let (changed, listed_ids) = shapes::changed_by_hash(ctx, table, rows).await?;
+        let (mut changed, listed_ids) = shapes::changed_by_hash(ctx, table, rows).await?;
         let id_col = *spec.table.primary_key.last().expect("key");
         let mut unit = LoadUnit::default();
         // Children of changed parents, replaced as a whole.
@@ -531,10 +532,14 @@ impl Liveforce {
             let child = Table::Def(child_table);
             let mut child_rows = Vec::new();
             let mut parents = Vec::new();
-            for r in &changed {
-                let Some(pid) = r.get(id_col).and_then(Value::as_str).map(String::from) else { continue };
-                ctx.check_shutdown()?;
-                let answer = self.get(Some(ctx), &self.path(call, Some(&pid)), &[]).await?;
+            let ids: Vec<String> =
+                changed.iter().filter_map(|r| r.get(id_col).and_then(Value::as_str).map(String::from)).collect();
+            let c: &StreamCtx = ctx;
+            let read = children::fetch_each(c, ids, c.sync.message_concurrency, |pid| async move {
+                records(&self.get(Some(c), &self.path(call, Some(&pid)), &[]).await?)
+            })
+            .await?;
+            for (pid, list) in read.answers {
                 let ccx = Context {
                     source: SOURCE,
                     account: &ctx.account,
@@ -543,13 +548,22 @@ impl Liveforce {
                     renames,
                     fixed: vec![(parent_col, Value::String(pid.clone()))],
                 };
-                for c in records(&answer)? {
+                for c in list {
                     match normalize::row(child, &c, &ccx) {
                         Ok(row) => child_rows.push(row),
                         Err(reason) => bad.push(Quarantined::record(&c, Some(pid.clone()), reason)),
                     }
                 }
                 parents.push(pid);
+            }
+            for (pid, reason) in read.failed {
+                // Kept with a NULL hash: the next run reads its children again.
+                if let Some(r) = changed.iter_mut().find(|r| normalize::text_of(r, id_col).as_deref() == Some(&pid)) {
+                    r.insert("content_hash".into(), Value::Null);
+                }
+                let reason = format!("{stream} could not be read (retried next run): {reason}");
+                ctx.missed(&pid, &reason);
+                bad.push(Quarantined { record_key: Some(pid), reason, raw: String::new() });
             }
             unit.replace.push(Replace { table: child, filters: vec![], column: parent_col, values: parents });
             unit.batches.push((child, batch(child, &normalize::dedup(child, child_rows))?));
@@ -670,29 +684,31 @@ impl Liveforce {
             .await?;
         let mut messages = Vec::new();
         if ctx.wants("ticket_messages") {
-            for t in tickets.iter_mut().filter(|t| t.merged_into.is_none()) {
-                ctx.check_shutdown()?;
-                let path = self.path("ticket_details", Some(&t.ticket_id));
-                match self.get(Some(ctx), &path, &[]).await {
-                    Ok(answer) => {
-                        let details = records(&answer)?.into_iter().next().unwrap_or(Value::Null);
-                        let (rows, q) = message_rows(&details, &t.ticket_id, &ctx.account, ctx.timezone, Utc::now());
-                        t.messages_in = Some(rows.iter().filter(|m| m.author_type == "customer").count() as i32);
-                        t.messages_out = Some(rows.iter().filter(|m| m.author_type == "agent").count() as i32);
-                        messages.extend(rows);
-                        bad.extend(q);
-                    }
-                    Err(SyncError::Http(e)) if !e.is_transient() && !matches!(e, HttpError::Unauthorized { .. }) => {
-                        // Kept with a NULL hash: the next run reads it again.
-                        t.content_hash = None;
-                        bad.push(Quarantined {
-                            record_key: Some(t.ticket_id.clone()),
-                            reason: format!("ticket details could not be read (retried next run): {e}"),
-                            raw: String::new(),
-                        });
-                    }
-                    Err(e) => return Err(e),
+            let ids: Vec<String> =
+                tickets.iter().filter(|t| t.merged_into.is_none()).map(|t| t.ticket_id.clone()).collect();
+            let c: &StreamCtx = ctx;
+            let read = children::fetch_each(c, ids, c.sync.message_concurrency, |id| async move {
+                let answer = self.get(Some(c), &self.path("ticket_details", Some(&id)), &[]).await?;
+                Ok(records(&answer)?.into_iter().next().unwrap_or(Value::Null))
+            })
+            .await?;
+            let answers: BTreeMap<String, Value> = read.answers.into_iter().collect();
+            for t in tickets.iter_mut() {
+                let Some(details) = answers.get(&t.ticket_id) else { continue };
+                let (rows, q) = message_rows(details, &t.ticket_id, &ctx.account, ctx.timezone, Utc::now());
+                t.messages_in = Some(rows.iter().filter(|m| m.author_type == "customer").count() as i32);
+                t.messages_out = Some(rows.iter().filter(|m| m.author_type == "agent").count() as i32);
+                messages.extend(rows);
+                bad.extend(q);
+            }
+            for (id, reason) in read.failed {
+                // Kept with a NULL hash: the next run reads it again.
+                if let Some(t) = tickets.iter_mut().find(|t| t.ticket_id == id) {
+                    t.content_hash = None;
                 }
+                let reason = format!("ticket details could not be read (retried next run): {reason}");
+                ctx.missed(&id, &reason);
+                bad.push(Quarantined { record_key: Some(id), reason, raw: String::new() });
             }
         }
         let mut state = ctx.state.clone();
