@@ -288,6 +288,11 @@ pub struct SyncSettings {
     /// the vendor restates recent days (late ratings, SLA evaluation). Default: `7d`.
     #[serde(with = "humantime_serde")]
     pub report_restatement: Duration,
+    /// Record fields removed from `raw` before anything is stored, besides the built-in
+    /// credential names (`crate::model::secrets`: any key naming a password, secret, token or
+    /// API key, and `new_pass_key`, `salt`, `authorization`, `cookie`). Exact key names,
+    /// case-insensitive, e.g. `["ticketkey"]`. Default: none.
+    pub secret_fields: Vec<String>,
     /// Keys of `[sync]` that only the pipeline's connector reads ([`ConnectorSpec::sync_keys`]),
     /// checked and read by it; any other key here is an unknown key.
     #[serde(flatten)]
@@ -307,6 +312,7 @@ impl Default for SyncSettings {
             stream_concurrency: 3,
             report_history: Duration::from_secs(30 * 86_400),
             report_restatement: Duration::from_secs(7 * 86_400),
+            secret_fields: Vec::new(),
             connector_keys: BTreeMap::new(),
         }
     }
@@ -362,7 +368,8 @@ pub fn sample_pipeline(kind: &dyn ConnectorSpec, name: &str) -> String {
          # reconcile_every = \"{}\"           # how often deletions are reconciled by a full id listing (0s: never)\n\
          # start_date = \"2024-01-01\"        # first run: only records changed since (and the first report day)\n\
          # report_history = \"{}\"           # without start_date: report days from this long ago\n\
-         # report_restatement = \"{}\"        # report days this recent are pulled again every run\n",
+         # report_restatement = \"{}\"        # report days this recent are pulled again every run\n\
+         # secret_fields = [\"ticketkey\"]     # record fields never stored, besides passwords, tokens, keys\n",
         d(s.lookback),
         s.page_size,
         s.page_overlap,

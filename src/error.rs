@@ -43,7 +43,17 @@ impl HttpError {
     pub fn is_transient(&self) -> bool {
         match self {
             HttpError::Unreachable { .. } | HttpError::Connect { .. } | HttpError::Timeout { .. } => true,
-            HttpError::Status { status, .. } | HttpError::NotJson { status, .. } => *status == 429 || *status >= 500,
+            HttpError::Status { status, .. } => *status == 429 || *status >= 500,
+            // A 2xx whose body is not JSON (cut off, empty) is a broken answer, as transient as
+            // a dropped connection; so is a proxy's HTML 5xx page. A PHP fatal error is the
+            // server's deterministic answer to this request (LiveZilla answers `p_limit=-1` so).
+            HttpError::NotJson { status, snippet, .. } => {
+                *status == 429
+                    || *status >= 500
+                    || ((200..300).contains(status)
+                        && !snippet.contains("Fatal error")
+                        && !snippet.contains("Parse error"))
+            }
             HttpError::Vendor { status, .. } => *status == 429 || *status == 503,
             _ => false,
         }

@@ -110,7 +110,17 @@ impl StreamCtx {
         unit.pipeline = self.pipeline.clone();
         unit.stream = self.stream.clone();
         unit.run_id = self.run_id.clone();
-        for q in &unit.quarantine {
+        // Credentials never stored (model::secrets): out of every `raw` before the commit.
+        let extra = &self.sync.secret_fields;
+        for (_, b) in unit.batches.iter_mut() {
+            if let Some(stripped) = strip_raw_column(b, extra) {
+                *b = stripped;
+            }
+        }
+        for q in unit.quarantine.iter_mut() {
+            if let Some(s) = crate::model::secrets::strip_text(&q.raw, extra) {
+                q.raw = s;
+            }
             telemetry::quarantined(&self.pipeline, &self.stream, q.record_key.as_deref(), &q.reason);
         }
         let state = unit.state.clone();
@@ -207,6 +217,32 @@ impl StreamCtx {
     pub fn check_shutdown(&self) -> Result<(), SyncError> {
         if self.shutdown.is_cancelled() { Err(SyncError::Cancelled) } else { Ok(()) }
     }
+}
+
+/// `batch` with credential fields removed from its `raw` column, `None` when none had any.
+fn strip_raw_column(
+    batch: &arrow::record_batch::RecordBatch,
+    extra: &[String],
+) -> Option<arrow::record_batch::RecordBatch> {
+    use arrow::array::{Array, StringArray};
+    let i = batch.schema().index_of("raw").ok()?;
+    let col = batch.column(i).as_any().downcast_ref::<StringArray>()?;
+    let stripped: Vec<Option<String>> = (0..col.len())
+        .map(|r| if col.is_null(r) { None } else { crate::model::secrets::strip_text(col.value(r), extra) })
+        .collect();
+    if stripped.iter().all(Option::is_none) {
+        return None;
+    }
+    let values: StringArray = (0..col.len())
+        .map(|r| match (&stripped[r], col.is_null(r)) {
+            (Some(s), _) => Some(s.clone()),
+            (None, true) => None,
+            (None, false) => Some(col.value(r).to_string()),
+        })
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    columns[i] = std::sync::Arc::new(values);
+    arrow::record_batch::RecordBatch::try_new(batch.schema(), columns).ok()
 }
 
 /// A commit under way (see [`StreamCtx::start_commit`]).

@@ -12,6 +12,7 @@
 
 pub mod fields;
 pub mod normalize;
+pub mod secrets;
 pub mod tables;
 
 use std::sync::Arc;

@@ -5,8 +5,10 @@
 //! * The data set is shared behind a mutex: tests mutate it between runs through
 //!   [`Simulator::with_data`] (or `POST /_sim/mutate` from another process).
 //! * Faults are queued with [`Simulator::inject`] (or `POST /_sim/faults`): each matching request
-//!   consumes one and gets a 429 with Retry-After, a 503, a 500 HTML page, a slow answer or a
-//!   dropped connection instead of its normal response.
+//!   consumes one and gets a 429 with or without Retry-After, a 503, a 500 HTML page, a proxy's
+//!   502/504 page, a slow answer, a dropped connection, a 200 cut mid-JSON, an empty 200, a 200
+//!   with a PHP notice before the JSON, or a 404 instead of its normal response.
+//!   [`Simulator::fault_mix`] gives a share of all requests a random fault of the kinds given.
 //! * `GET /_sim/stats` (and [`Simulator::stats`]) counts requests by endpoint.
 //! * [`SimConfig::rate_limit`] enforces a per-API-key limit over a sliding window (a minute
 //!   for LiveAgent), answering 429 with `Retry-After` past it, as a vendor would.
@@ -178,6 +180,45 @@ pub enum Fault {
     Slow { millis: u64 },
     /// The connection is dropped before a complete answer.
     Drop,
+    /// HTTP 429 without `Retry-After`.
+    TooManyRequestsBare,
+    /// A proxy's HTML error page with this status (502, 504…).
+    ProxyPage { status: u16 },
+    /// HTTP 200 whose body is the normal answer cut in the middle.
+    Truncated,
+    /// HTTP 200 with an empty body.
+    Empty,
+    /// HTTP 200: a PHP notice, then the normal answer.
+    Notice,
+    /// HTTP 404 with the vendor's JSON error body (an endpoint the account lacks).
+    NotFound,
+}
+
+impl Fault {
+    /// One of every kind a request can meet, for a random mix (`slow` is past `timeout_ms`).
+    pub fn every_kind(timeout_ms: u64) -> Vec<Fault> {
+        vec![
+            Fault::TooManyRequests { retry_after_secs: 1 },
+            Fault::TooManyRequestsBare,
+            Fault::Unavailable,
+            Fault::HtmlError,
+            Fault::ProxyPage { status: 502 },
+            Fault::ProxyPage { status: 504 },
+            Fault::Drop,
+            Fault::Slow { millis: timeout_ms + 500 },
+            Fault::Truncated,
+            Fault::Empty,
+            Fault::Notice,
+        ]
+    }
+}
+
+/// A share of every API request that meets a fault drawn from `kinds` (seeded, so a failing
+/// test repeats), on top of the queued ones.
+pub struct FaultMix {
+    pub rate: f64,
+    pub kinds: Vec<Fault>,
+    rng: rand::rngs::SmallRng,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -202,6 +243,7 @@ pub struct SimState {
     pub lz: Mutex<livezilla::LzState>,
     pub config: SimConfig,
     faults: Mutex<VecDeque<FaultRule>>,
+    mix: Mutex<Option<FaultMix>>,
     stats: Mutex<BTreeMap<String, u64>>,
     /// Request times per API key in the last 60 s, for the rate limit.
     windows: Mutex<BTreeMap<String, VecDeque<std::time::Instant>>>,
@@ -211,6 +253,13 @@ pub type Shared = Arc<SimState>;
 
 impl SimState {
     fn take_fault(&self, path: &str) -> Option<Fault> {
+        if let Some(m) = self.mix.lock().expect("mix lock").as_mut() {
+            use rand::Rng;
+            if !m.kinds.is_empty() && m.rng.random_bool(m.rate.clamp(0.0, 1.0)) {
+                let i = m.rng.random_range(0..m.kinds.len());
+                return Some(m.kinds[i].clone());
+            }
+        }
         let mut q = self.faults.lock().expect("faults lock");
         let idx = q.iter().position(|r| r.path_contains.as_deref().is_none_or(|p| path.contains(p)))?;
         let rule = &mut q[idx];
@@ -259,6 +308,7 @@ impl Simulator {
             lz: Mutex::new(livezilla::LzState::default()),
             config,
             faults: Mutex::new(VecDeque::new()),
+            mix: Mutex::new(None),
             stats: Mutex::new(BTreeMap::new()),
             windows: Mutex::new(BTreeMap::new()),
         });
@@ -291,6 +341,14 @@ impl Simulator {
     /// Queue a fault.
     pub fn inject(&self, rule: FaultRule) {
         self.state.faults.lock().expect("faults lock").push_back(rule);
+    }
+
+    /// From now on, `rate` of all API requests (0.1 = 10%) meet one of `kinds`, drawn with
+    /// `seed`; `rate` 0 stops it.
+    pub fn fault_mix(&self, rate: f64, kinds: Vec<Fault>, seed: u64) {
+        use rand::SeedableRng;
+        *self.state.mix.lock().expect("mix lock") =
+            (rate > 0.0).then(|| FaultMix { rate, kinds, rng: rand::rngs::SmallRng::seed_from_u64(seed) });
     }
 
     /// Drop every queued fault.
@@ -368,6 +426,49 @@ async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> R
             state.count("fault_slow");
             tokio::time::sleep(Duration::from_millis(millis)).await;
             next.run(req).await
+        }
+        Some(Fault::TooManyRequestsBare) => {
+            state.count("fault_429_bare");
+            liveagent::error_response(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+        }
+        Some(Fault::ProxyPage { status }) => {
+            state.count(&format!("fault_proxy{status}"));
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            (
+                code,
+                [("content-type", "text/html")],
+                format!("<html>\r\n<head><title>{status} {r}</title></head>\r\n<body>\r\n<center><h1>{status} {r}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", r = code.canonical_reason().unwrap_or("Error")),
+            )
+                .into_response()
+        }
+        Some(Fault::NotFound) => {
+            state.count("fault_404");
+            liveagent::error_response(StatusCode::NOT_FOUND, "Not found")
+        }
+        Some(kind @ (Fault::Truncated | Fault::Empty | Fault::Notice)) => {
+            let real = next.run(req).await;
+            let (parts, body) = real.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let body: Vec<u8> = match kind {
+                Fault::Truncated => {
+                    state.count("fault_truncated");
+                    bytes[..bytes.len() / 2].to_vec()
+                }
+                Fault::Empty => {
+                    state.count("fault_empty");
+                    Vec::new()
+                }
+                _ => {
+                    state.count("fault_notice");
+                    let mut b = b"<br />\n<b>Notice</b>:  Undefined index: HTTP_X_FORWARDED_FOR in <b>/var/www/api/index.php</b> on line <b>31</b><br />\n".to_vec();
+                    b.extend_from_slice(&bytes);
+                    b
+                }
+            };
+            let mut r = Response::from_parts(parts, Body::from(body));
+            r.headers_mut().remove("content-length");
+            *r.status_mut() = StatusCode::OK;
+            r
         }
         Some(Fault::Drop) => {
             state.count("fault_drop");

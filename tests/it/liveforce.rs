@@ -8,7 +8,7 @@ use desksync::simulator::liveforce::{TICKET_STATUSES, lf_id, ordered_tickets, st
 
 use crate::common::{Env, FAST, utc};
 
-fn sim(conversations: usize) -> SimConfig {
+pub(crate) fn sim(conversations: usize) -> SimConfig {
     SimConfig { conversations, seed: 9, history_days: 200, ..Default::default() }
 }
 
@@ -21,7 +21,7 @@ fn canonical(id: u32) -> &'static str {
 }
 
 /// (ticket id, status, priority, merged into, messages) from the simulator.
-fn truth_tickets(env: &Env) -> BTreeSet<Vec<String>> {
+pub(crate) fn truth_tickets(env: &Env) -> BTreeSet<Vec<String>> {
     env.sim.with_data(|d| {
         ordered_tickets(d)
             .into_iter()
@@ -43,7 +43,7 @@ fn truth_tickets(env: &Env) -> BTreeSet<Vec<String>> {
     })
 }
 
-fn db_tickets(env: &Env) -> BTreeSet<Vec<String>> {
+pub(crate) fn db_tickets(env: &Env) -> BTreeSet<Vec<String>> {
     set(env.rows(
         "SELECT t.ticket_id, t.status, t.priority, coalesce(t.merged_into, '∅'),
                 strftime(t.created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'),
@@ -194,4 +194,51 @@ async fn server_local_times_are_stored_as_utc() {
         set(env.rows("SELECT ticket_id, strftime(created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S') FROM tickets")),
         want
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_requester_is_the_contact_or_the_sender_and_password_hashes_are_never_stored() {
+    let env = Env::liveforce(sim(40), None, "", &format!("{FAST}\n[liveforce]\nper_page = 20\n")).await;
+    assert_eq!(env.run().await.status, "succeeded");
+    // Perfex's `SELECT *` leaves `name` = the priority's name and `email` = the contact's.
+    let truth: BTreeSet<Vec<String>> = env.sim.with_data(|d| {
+        ordered_tickets(d)
+            .into_iter()
+            .map(|c| vec![lf_id(c).to_string(), c.owner_name.clone(), c.owner_email.clone()])
+            .collect()
+    });
+    let db = set(env.rows(
+        "SELECT ticket_id, coalesce(requester_name, '∅'), coalesce(requester_email, '∅')
+         FROM tickets WHERE source = 'liveforce'",
+    ));
+    assert_eq!(db, truth);
+    let strangers = env.sim.with_data(|d| {
+        d.conversations.values().filter(|c| !desksync::simulator::liveforce::has_contact(lf_id(c))).count()
+    });
+    assert!(strangers > 0, "the data has tickets without a contact");
+    // The contact's password hash came with every contact ticket; none is stored anywhere.
+    for sql in [
+        "SELECT count(*) FROM tickets WHERE raw ILIKE '%\"password\":%' OR raw ILIKE '%$2y$%'",
+        "SELECT count(*) FROM _desksync_quarantine WHERE raw ILIKE '%$2y$%'",
+    ] {
+        assert_eq!(env.count(sql), 0, "{sql}");
+    }
+    let lake = env.dir.path().join("lake/tickets");
+    let mut leaked = Vec::new();
+    for entry in walk(&lake) {
+        let bytes = std::fs::read(&entry).unwrap();
+        if bytes.windows(4).any(|w| w == b"$2y$") {
+            leaked.push(entry);
+        }
+    }
+    assert!(leaked.is_empty(), "password hashes in the lake: {leaked:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
 }

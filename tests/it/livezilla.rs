@@ -141,12 +141,12 @@ fn every_recorded_error_body_has_a_plain_words_meaning() {
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["LZAV20001", "LZAV20002", "LZAV20003", "html-200"]);
 }
 
-fn sim(conversations: usize) -> SimConfig {
+pub(crate) fn sim(conversations: usize) -> SimConfig {
     SimConfig { conversations, seed: 5, history_days: 120, ..Default::default() }
 }
 
 /// ticket id → (status, assignee, created unix, messages) from the simulator.
-fn truth(env: &Env) -> BTreeMap<String, (String, String, i64, usize, usize)> {
+pub(crate) fn truth(env: &Env) -> BTreeMap<String, (String, String, i64, usize, usize)> {
     env.sim.with_data(|d| {
         d.conversations
             .values()
@@ -182,7 +182,7 @@ fn truth(env: &Env) -> BTreeMap<String, (String, String, i64, usize, usize)> {
     })
 }
 
-fn db(env: &Env) -> BTreeMap<String, (String, String, i64, usize, usize)> {
+pub(crate) fn db(env: &Env) -> BTreeMap<String, (String, String, i64, usize, usize)> {
     env.rows(
         "SELECT t.ticket_id, t.status, coalesce(t.assignee_id, '∅'), epoch_us(t.created_at) // 1000000,
                 (SELECT count(*) FROM messages m WHERE m.ticket_id = t.ticket_id),

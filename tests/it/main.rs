@@ -7,6 +7,7 @@ mod catalog;
 mod cli;
 mod common;
 mod config;
+mod conformance;
 mod crash;
 mod deploy;
 mod faults;

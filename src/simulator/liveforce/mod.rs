@@ -257,20 +257,33 @@ fn last_reply(c: &Conversation) -> Option<DateTime<Utc>> {
     r.last().map(|(_, m)| m.created)
 }
 
+/// A ticket list row as Perfex builds it: `SELECT *` over the ticket joined with its contact,
+/// department, priority and status, so PHP keeps the *last* of each duplicated column name:
+/// `name` is the priority's name and `email` the contact's (NULL without a contact). The
+/// requester of a ticket without a contact (every fourth here) is in `from_name` and
+/// `ticket_email`; with one, in the contact's `firstname`, `lastname` and `email` — and the
+/// contact's password hash comes along, as on a real server.
 pub fn render_ticket(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> Value {
     let id = lf_id(c);
     let first = c.groups.iter().flat_map(|g| g.messages.iter()).find(|m| m.rtype != "S");
     let dept = data.departments.iter().position(|d| d.id == c.department_id).map_or(0, |i| i + 1);
+    let contact = has_contact(id);
+    let (first_name, last_name) = match c.owner_name.split_once(' ') {
+        Some((f, l)) => (f.to_string(), l.to_string()),
+        None => (c.owner_name.clone(), String::new()),
+    };
+    let priority = (id % 3) + 1;
+    let priority_name = ["Low", "Medium", "High"][(priority - 1) as usize];
     json!({
         "ticketid": id.to_string(),
         "adminreplying": "0",
-        "userid": "0",
-        "contactid": (1000 + id).to_string(),
+        "userid": if contact { (500 + id).to_string() } else { "0".into() },
+        "contactid": if contact { (1000 + id).to_string() } else { "0".into() },
         "merged_ticket_id": data.vendors.liveforce.merged.get(&id).map(|t| t.to_string()),
-        "email": c.owner_email,
-        "name": c.owner_name,
+        "from_name": if contact { Value::Null } else { c.owner_name.clone().into() },
+        "ticket_email": if contact { Value::Null } else { c.owner_email.clone().into() },
         "department": dept.to_string(),
-        "priority": ((id % 3) + 1).to_string(),
+        "priority": priority.to_string(),
         "status": TICKET_STATUSES[status_id(&c.status) as usize - 1].1,
         "service": null,
         "ticketkey": format!("{:032x}", id * 7919),
@@ -287,7 +300,22 @@ pub fn render_ticket(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> Value
         "cc": null,
         "tenant_ticket_id": (2400 + id).to_string(),
         "status_id": status_id(&c.status).to_string(),
+        // The joined contact (NULL columns without one).
+        "firstname": if contact { first_name.into() } else { Value::Null },
+        "lastname": if contact { last_name.into() } else { Value::Null },
+        "email": if contact { c.owner_email.clone().into() } else { Value::Null },
+        "password": if contact { format!("$2y$08${:053x}", id * 104_729).into() } else { Value::Null },
+        "new_pass_key": null,
+        "is_primary": if contact { "1".into() } else { Value::Null },
+        // The joined priority: its `name` overwrites every `name` before it.
+        "priorityid": priority.to_string(),
+        "name": priority_name,
     })
+}
+
+/// Whether ticket `id` was opened by a contact (three in four) or by e-mail from a stranger.
+pub fn has_contact(id: u64) -> bool {
+    id % 4 != 0
 }
 
 /// Tickets in the server's order: `lastreply` ascending, nulls first, then id.
@@ -346,7 +374,7 @@ async fn ticket_details(State(state): State<Shared>, headers: HeaderMap, Path(id
                 let agent = m.userid != c.owner_id;
                 json!({"id": format!("{}", lf_id(c) * 1000 + i as u64 + 1),
                        "ticketid": lf_id(c).to_string(), "userid": "0",
-                       "contactid": if agent { "0".to_string() } else { (1000 + lf_id(c)).to_string() },
+                       "contactid": if agent || !has_contact(lf_id(c)) { "0".to_string() } else { (1000 + lf_id(c)).to_string() },
                        "name": if agent { "Staff".to_string() } else { c.owner_name.clone() },
                        "email": if agent { String::new() } else { c.owner_email.clone() },
                        "date": format_local(m.created, tz), "message": m.body,

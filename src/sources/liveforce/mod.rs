@@ -302,6 +302,16 @@ pub fn ticket_row(
         let status_name =
             status_id.as_ref().and_then(|i| statuses.get(i).cloned()).or_else(|| code_or_none(raw, "status"));
         let created = local_time(raw, "date", tz)?;
+        // Perfex lists tickets with `SELECT *` over joined tables and PHP keeps the last of each
+        // duplicated name: `name` is the priority's, `email` the contact's. The requester is the
+        // contact's name and e-mail, or, without a contact, `from_name` and `ticket_email`.
+        let (requester_name, requester_email) = if someone(raw, "contactid").is_some() {
+            let parts: Vec<String> = [text(raw, "firstname")?, text(raw, "lastname")?].into_iter().flatten().collect();
+            let name = (!parts.is_empty()).then(|| parts.join(" ").trim().to_string());
+            (name, text(raw, "email")?)
+        } else {
+            (text(raw, "from_name")?, text(raw, "ticket_email")?)
+        };
         Ok(TicketRow {
             source: SOURCE,
             account: account.to_string(),
@@ -315,8 +325,8 @@ pub fn ticket_row(
             department_id: someone(raw, "department"),
             department_name: text(raw, "department_name")?,
             assignee_id: someone(raw, "assigned"),
-            requester_name: text(raw, "name")?,
-            requester_email: text(raw, "email")?,
+            requester_name,
+            requester_email,
             language: None,
             tags: Vec::new(),
             created_at: created,
