@@ -315,7 +315,7 @@ pub fn render_ticket(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> Value
 
 /// Whether ticket `id` was opened by a contact (three in four) or by e-mail from a stranger.
 pub fn has_contact(id: u64) -> bool {
-    id % 4 != 0
+    !id.is_multiple_of(4)
 }
 
 /// Tickets in the server's order: `lastreply` ascending, nulls first, then id.
