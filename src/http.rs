@@ -252,6 +252,12 @@ impl HttpClient {
     }
 
     /// The refusal of the credentials, if the vendor refused them during this client's life.
+    /// Refuse the account for the rest of the run with `e`, as a 401 does: a connector that
+    /// knows its vendor answers refused credentials otherwise (Perfex's 404) says so here.
+    pub fn refuse(&self, e: HttpError) {
+        self.refused.lock().expect("refused lock").get_or_insert(e);
+    }
+
     pub fn refused(&self) -> Option<HttpError> {
         self.refused.lock().expect("refused lock").clone()
     }

@@ -77,6 +77,9 @@ pub struct SimConfig {
     /// Liveforce: the Basic-auth credentials the simulator accepts.
     pub lf_user: String,
     pub lf_password: String,
+    /// Liveforce: the status refused credentials get (401; some Perfex API modules answer 404
+    /// with `{"status":false,"message":"Not found"}` instead).
+    pub lf_refusal_status: u16,
     /// Requests allowed per API key in a sliding window; past it, 429 with `Retry-After`.
     /// `None`: unlimited.
     pub rate_limit: Option<RateLimit>,
@@ -107,6 +110,7 @@ impl Default for SimConfig {
             lz_password: "sim-livezilla-pass".into(),
             lf_user: "lf-admin".into(),
             lf_password: "sim-liveforce-pass".into(),
+            lf_refusal_status: 401,
             timezone: Tz::UTC,
             filter_timezone: Tz::UTC,
             order: ListOrder::ChangedAsc,

@@ -381,12 +381,24 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         )
         .ctx("recording report windows")?;
     }
+    // The same record failing the same way again (every run, until the vendor fixes it) is
+    // one row, moved to the latest run, not a row per run.
     for q in &unit.quarantine {
-        tx.execute(
-            "INSERT INTO _desksync_quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
-            params![unit.pipeline, unit.stream, unit.run_id, q.record_key, q.reason, q.raw],
-        )
-        .ctx("writing quarantined records")?;
+        let again = tx
+            .execute(
+                "UPDATE _desksync_quarantine SET run_id = ?, quarantined_at = now()
+                 WHERE pipeline = ? AND stream = ? AND record_key IS NOT DISTINCT FROM ?
+                   AND reason = ? AND raw IS NOT DISTINCT FROM ?",
+                params![unit.run_id, unit.pipeline, unit.stream, q.record_key, q.reason, q.raw],
+            )
+            .ctx("writing quarantined records")?;
+        if again == 0 {
+            tx.execute(
+                "INSERT INTO _desksync_quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
+                params![unit.pipeline, unit.stream, unit.run_id, q.record_key, q.reason, q.raw],
+            )
+            .ctx("writing quarantined records")?;
+        }
         stats.quarantined += 1;
     }
     if let Some(state) = &unit.state {

@@ -148,3 +148,19 @@ async fn credentials_in_records_never_reach_the_warehouse() {
         assert_eq!(leaked, 0, "{v:?}: credentials in tickets.raw");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_the_account_lacks_fails_that_stream_only() {
+    // LiveZilla serves everything from one endpoint, so an account cannot lack part of it.
+    for (v, path, stream) in [(Vendor::LiveAgent, "/api/tags", "tags"), (Vendor::Liveforce, "/lead/list", "leads")] {
+        let env = v.env(20, HTTP).await;
+        env.sim.inject(FaultRule { fault: Fault::NotFound, path_contains: Some(path.into()), times: 1_000 });
+        let s = env.run().await;
+        assert_eq!(s.status, "partial", "{v:?}: {s:?}");
+        let st = env.stream(&s, stream);
+        assert_eq!(st.status, "failed", "{v:?}: {s:?}");
+        assert!(st.error.as_deref().is_some_and(|e| e.contains("404")), "{v:?}: the reason: {s:?}");
+        let others = s.streams.iter().filter(|x| x.stream != stream && x.status != "succeeded").count();
+        assert_eq!(others, 0, "{v:?}: every other stream ran: {s:?}");
+    }
+}

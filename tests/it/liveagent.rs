@@ -147,6 +147,11 @@ async fn malformed_records_are_quarantined_not_dropped() {
         env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{broken}' AND content_hash IS NULL")),
         1
     );
+    // A run that meets the same bad records again says so again, but adds no rows for them.
+    let s = env.run().await;
+    assert_eq!(s.status, "partial", "{s:?}");
+    assert_eq!(env.count("SELECT count(*) FROM _desksync_quarantine"), 3, "the quarantine does not grow per run");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM _desksync_quarantine WHERE run_id = '{}'", s.run_id)), 3);
     // ...which the next run makes, and once the vendor answers, everything is there.
     env.sim.with_data(|d| {
         d.broken_messages.clear();

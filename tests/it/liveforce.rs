@@ -180,6 +180,16 @@ async fn wrong_credentials_fail_once_with_a_clear_error() {
     let e = s.error.unwrap();
     assert!(e.contains("HTTP 401") && e.contains("Invalid API credentials"), "{e}");
     assert!(!e.contains("wrong"), "{e}");
+    // A server that answers refused credentials with 404: still one attempt, and the message
+    // speaks of credentials, not only of base_url.
+    let cfg = SimConfig { lf_refusal_status: 404, ..sim(10) };
+    let env = Env::liveforce(cfg, Some("wrong"), "", "").await;
+    let s = env.run().await;
+    assert_eq!(s.status, "failed", "{s:?}");
+    assert_eq!(env.sim.stats().get("lf_unauthorized"), Some(&1), "{:?}", env.sim.stats());
+    let e = s.error.clone().unwrap();
+    assert!(e.contains("check username and password"), "{e}");
+    assert!(s.streams.iter().all(|st| st.status == "not_started"), "{s:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

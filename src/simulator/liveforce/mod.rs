@@ -163,6 +163,11 @@ fn authorize(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
         Ok(())
     } else {
         state.count("lf_unauthorized");
+        if state.config.lf_refusal_status == 404 {
+            return Err(
+                (StatusCode::NOT_FOUND, axum::Json(json!({"status": false, "message": "Not found"}))).into_response()
+            );
+        }
         Err((StatusCode::UNAUTHORIZED, axum::Json(json!({"status": false, "message": "Invalid API credentials"})))
             .into_response())
     }

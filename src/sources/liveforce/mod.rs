@@ -248,11 +248,24 @@ pub fn canonical_status(id: &str, name: Option<&str>) -> &'static str {
         "3" => "answered",
         "4" => "pending",
         "5" => "closed",
-        _ => match name.map(str::to_ascii_lowercase) {
-            Some(n) if n.contains("close") || n.contains("resolv") || n.contains("done") => "closed",
-            Some(n) if n.contains("hold") || n.contains("wait") || n.contains("pending") => "pending",
-            _ => "open",
-        },
+        // A custom status: its name says what it means.
+        _ => {
+            let n = name.map(str::to_lowercase).unwrap_or_default();
+            let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
+            if has(&["spam", "junk"]) {
+                "spam"
+            } else if has(&["close", "resolv", "solved", "done", "complete", "finish"]) {
+                "closed"
+            } else if has(&["hold", "wait", "pending", "postpon", "snooz", "paused"]) {
+                "pending"
+            } else if has(&["answer", "replied"]) {
+                "answered"
+            } else if has(&["progress", "working", "assigned"]) {
+                "in_progress"
+            } else {
+                "open"
+            }
+        }
     }
 }
 
@@ -482,7 +495,23 @@ impl Liveforce {
     }
 
     pub async fn check(&self) -> Result<String, SyncError> {
-        let v = self.get(None, &self.path("ticket_statuses", None), &[]).await?;
+        // Some Perfex API modules answer refused credentials with 404: the ticket statuses exist
+        // on every server, so a 404 for them (other than "no data") is a refusal, said once.
+        let v = match self.get(None, &self.path("ticket_statuses", None), &[]).await {
+            Err(SyncError::Http(HttpError::NotFound { url, message })) => {
+                let e = HttpError::Unauthorized {
+                    url,
+                    status: 404,
+                    message: format!(
+                        "{message}; this API answers 404 to refused credentials too: check username and password \
+                         (and base_url, and that the ticket API is enabled)"
+                    ),
+                };
+                self.http.refuse(e.clone());
+                return Err(e.into());
+            }
+            other => other?,
+        };
         let n = records(&v)?.len();
         Ok(format!("Liveforce at {}: logged in, {n} ticket statuses", crate::http::redact_url(self.http.base())))
     }
@@ -778,6 +807,10 @@ mod tests {
         assert_eq!(canonical_status("4", Some("On Hold")), "pending");
         assert_eq!(canonical_status("9", Some("Resolved by bot")), "closed");
         assert_eq!(canonical_status("9", Some("Escalated")), "open");
+        // Custom statuses whose names mean spam, closed or pending map to those.
+        assert_eq!(canonical_status("7", Some("Spam")), "spam");
+        assert_eq!(canonical_status("8", Some("Closed - duplicate")), "closed");
+        assert_eq!(canonical_status("10", Some("Pending vendor")), "pending");
         assert_eq!(priority("3"), "high");
         assert_eq!(priority("7"), "7");
     }
