@@ -326,14 +326,11 @@ pub fn transcript(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> String {
                     .map(|a| a.name.clone())
                     .unwrap_or_else(|| m.userid.clone())
             };
-            format!(
-                "| {} | {name}: {}",
-                m.created.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S"),
-                m.body.replace('\n', " ")
-            )
+            format!("| {} | {name}: {}", m.created.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S"), m.body)
         })
         .collect::<Vec<_>>()
-        .join("\n")
+        // The server separates posts with CRLF; a post's own line breaks stay bare newlines.
+        .join("\r\n")
 }
 
 pub fn render_chat(data: &World, c: &Conversation, tz: chrono_tz::Tz, output: Option<&str>) -> Value {

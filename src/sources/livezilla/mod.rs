@@ -39,7 +39,7 @@ pub mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use super::{StreamInfo, SyncMode};
@@ -176,6 +176,34 @@ pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
         &cfg.http,
         lz_error,
     )
+}
+
+/// The posts of a plain-text chat transcript: `(local time, author, text)`. Posts are
+/// separated by the server's line separator, CRLF; a bare newline belongs to the post's text.
+/// (A transcript without any CRLF is split on newlines, and a line without the
+/// `| dd.mm.yyyy hh:mm:ss | Name: ` head continues the post before it.)
+pub fn transcript_lines(plain: &str) -> Vec<(NaiveDateTime, String, String)> {
+    let parts: Vec<&str> =
+        if plain.contains("\r\n") { plain.split("\r\n").collect() } else { plain.split('\n').collect() };
+    let mut out: Vec<(NaiveDateTime, String, String)> = Vec::new();
+    for part in parts {
+        let head = part.strip_prefix("| ").and_then(|l| l.split_once(" | ")).and_then(|(when, rest)| {
+            let t = NaiveDateTime::parse_from_str(when.trim(), "%d.%m.%Y %H:%M:%S").ok()?;
+            let (name, text) = rest.split_once(": ").unwrap_or((rest, ""));
+            Some((t, name.trim().to_string(), text.to_string()))
+        });
+        match head {
+            Some(post) => out.push(post),
+            None if part.is_empty() => {}
+            None => {
+                if let Some(last) = out.last_mut() {
+                    last.2.push('\n');
+                    last.2.push_str(part);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `[]` when empty, an object (or a list) when populated: the entries either way.
@@ -395,46 +423,42 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
             let visitor = text(c, "Fullname")?;
             let operator = code_or_none(c, "OperatorId");
             let mut msgs: Vec<MessageRow> = Vec::new();
-            for line in text(c, "PlainText")?.unwrap_or_default().lines() {
-                let parsed = line.strip_prefix("| ").and_then(|l| l.split_once(" | ")).and_then(|(when, rest)| {
-                    let t = NaiveDateTime::parse_from_str(when.trim(), "%d.%m.%Y %H:%M:%S").ok()?;
-                    let (name, text) = rest.split_once(": ").unwrap_or((rest, ""));
-                    Some((local_to_utc(t, tz), name.trim().to_string(), text.to_string()))
+            let plain = text(c, "PlainText")?.unwrap_or_default();
+            let mut previous: Option<DateTime<Utc>> = None;
+            for (when, name, body) in transcript_lines(&plain) {
+                // Lines are in time order: in the repeated autumn hour, the earliest instant
+                // not before the previous line (so the second pass through the hour is read
+                // as the later one).
+                let at = match tz.from_local_datetime(&when) {
+                    chrono::LocalResult::Ambiguous(early, late) => {
+                        let (early, late) = (early.with_timezone(&Utc), late.with_timezone(&Utc));
+                        if previous.is_some_and(|p| early < p) { late } else { early }
+                    }
+                    _ => local_to_utc(when, tz),
+                };
+                previous = Some(at);
+                let customer = visitor.as_deref() == Some(name.as_str());
+                let n = msgs.len() + 1;
+                let raw = serde_json::json!({ "chat": chat_id, "line": n, "name": name, "text": body });
+                msgs.push(MessageRow {
+                    source: SOURCE,
+                    account: account.to_string(),
+                    ticket_id: id.clone(),
+                    message_id: format!("{id}-{n}"),
+                    group_id: None,
+                    author_id: if customer { code_or_none(c, "Email") } else { operator.clone() },
+                    author_type: if customer { "customer" } else { "agent" },
+                    kind: "message",
+                    type_raw: Some("chat".into()),
+                    group_type_raw: None,
+                    is_internal: false,
+                    created_at: Some(at),
+                    body_format: if looks_like_html(&body) { "html" } else { "text" },
+                    body: Some(body),
+                    content_hash: Some(content_hash(&raw)),
+                    raw: raw.to_string(),
+                    synced_at: now,
                 });
-                match parsed {
-                    Some((at, name, text)) => {
-                        let customer = visitor.as_deref() == Some(name.as_str());
-                        let n = msgs.len() + 1;
-                        let raw = serde_json::json!({ "chat": chat_id, "line": n, "name": name, "text": text });
-                        msgs.push(MessageRow {
-                            source: SOURCE,
-                            account: account.to_string(),
-                            ticket_id: id.clone(),
-                            message_id: format!("{id}-{n}"),
-                            group_id: None,
-                            author_id: if customer { code_or_none(c, "Email") } else { operator.clone() },
-                            author_type: if customer { "customer" } else { "agent" },
-                            kind: "message",
-                            type_raw: Some("chat".into()),
-                            group_type_raw: None,
-                            is_internal: false,
-                            created_at: Some(at),
-                            body_format: if looks_like_html(&text) { "html" } else { "text" },
-                            body: Some(text),
-                            content_hash: Some(content_hash(&raw)),
-                            raw: raw.to_string(),
-                            synced_at: now,
-                        });
-                    }
-                    // A line without a time stamp continues the previous message.
-                    None => {
-                        if let Some(last) = msgs.last_mut() {
-                            let body = last.body.get_or_insert_with(String::new);
-                            body.push('\n');
-                            body.push_str(line);
-                        }
-                    }
-                }
             }
             let incoming = msgs.iter().filter(|m| m.author_type == "customer").count() as i32;
             let mut raw = c.clone();
@@ -809,6 +833,30 @@ fn merge(into: &mut Parsed, from: Parsed) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transcript_posts_split_on_crlf_only_and_the_repeated_autumn_hour_keeps_order() {
+        let tz: chrono_tz::Tz = "Europe/Bratislava".parse().unwrap();
+        // 2026-10-25 03:00 CEST falls back to 02:00 CET: 02:30 happens twice.
+        let plain = "| 25.10.2026 02:10:00 | Ann: first, in CEST\r\n\
+                     | 25.10.2026 02:50:00 | Bob: see the log:\n| 01.02.2019 10:00:00 | not a post\r\n\
+                     | 25.10.2026 02:20:00 | Ann: after the change, in CET";
+        let answer = serde_json::json!({"Chats": [{"Chat": {"ChatId": "9", "Fullname": "Ann", "Email": "a@x",
+            "OperatorId": "bob", "TimeStart": "1793000000", "TimeEnd": "1793009000", "PlainText": plain}}]});
+        let p = parse_chats(&answer, "acme", tz, Utc::now()).unwrap();
+        let m: Vec<(String, &str, String)> = p
+            .messages
+            .iter()
+            .map(|m| (m.body.clone().unwrap(), m.author_type, m.created_at.unwrap().to_rfc3339()))
+            .collect();
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert_eq!(m[1].0, "see the log:\n| 01.02.2019 10:00:00 | not a post", "a bare newline stays in the post");
+        assert_eq!(m[1].1, "agent");
+        assert_eq!(m[0].2, "2026-10-25T00:10:00+00:00");
+        assert_eq!(m[1].2, "2026-10-25T00:50:00+00:00");
+        // 02:20 after 02:50 CEST can only be the second 02:20, in CET (+1).
+        assert_eq!(m[2].2, "2026-10-25T01:20:00+00:00");
+    }
 
     #[test]
     fn error_bodies_in_plain_words() {
