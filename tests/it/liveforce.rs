@@ -28,8 +28,17 @@ pub(crate) fn truth_tickets(env: &Env) -> BTreeSet<Vec<String>> {
             .map(|c| {
                 let id = lf_id(c);
                 let merged = d.vendors.liveforce.merged.get(&id).map(|t| t.to_string());
-                let replies = c.groups.iter().filter(|g| g.rtype != "I").count().saturating_sub(1);
-                let messages = if merged.is_some() { 0 } else { 1 + replies };
+                let replies = |c: &desksync::simulator::world::Conversation| {
+                    c.groups.iter().filter(|g| g.rtype != "I").count().saturating_sub(1)
+                };
+                // A survivor holds its own replies and those of the tickets merged into it.
+                let moved: usize = d
+                    .conversations
+                    .values()
+                    .filter(|m| d.vendors.liveforce.merged.get(&lf_id(m)) == Some(&id))
+                    .map(replies)
+                    .sum();
+                let messages = if merged.is_some() { 0 } else { 1 + replies(c) + moved };
                 vec![
                     id.to_string(),
                     canonical(status_id(&c.status)).to_string(),
@@ -251,4 +260,34 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_moves_the_replies_to_the_surviving_ticket_and_none_stay_behind() {
+    let env = Env::liveforce(sim(60), None, "", &format!("{FAST}\n[liveforce]\nper_page = 20\n")).await;
+    assert_eq!(env.run().await.status, "succeeded");
+    // Merge a ticket with replies into another: Perfex changes the merged ticket's row only.
+    let (from, into) = env.sim.with_data(|d| {
+        let merged = &d.vendors.liveforce.merged;
+        let open: Vec<u64> = ordered_tickets(d)
+            .into_iter()
+            .filter(|c| c.groups.iter().filter(|g| g.rtype != "I").count() > 1)
+            .map(lf_id)
+            .filter(|id| !merged.contains_key(id) && !merged.values().any(|v| v == id))
+            .collect();
+        let (from, into) = (open[0], open[1]);
+        d.vendors.liveforce.merged.insert(from, into);
+        (from, into)
+    });
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    assert_eq!(db_tickets(&env), truth_tickets(&env));
+    let count = |id: u64| {
+        env.count(&format!("SELECT count(*) FROM messages WHERE source = 'liveforce' AND ticket_id = '{id}'"))
+    };
+    assert_eq!(count(from), 0, "no stale copies under the merged ticket");
+    assert!(count(into) > 1, "the survivor holds the moved replies");
+    // And the run after that finds nothing more to do.
+    let s = env.run().await;
+    assert_eq!(env.stream(&s, "tickets").rows, 0, "{s:?}");
 }

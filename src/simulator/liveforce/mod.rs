@@ -371,22 +371,29 @@ async fn ticket_details(State(state): State<Shared>, headers: HeaderMap, Path(id
     let tz = state.config.timezone;
     let Some(c) = data.conversations.values().find(|c| lf_id(c).to_string() == id) else { return no_data() };
     let mut t = render_ticket(&data, c, tz);
-    t["replies"] = Value::Array(
-        replies(c)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (_, m))| {
-                let agent = m.userid != c.owner_id;
-                json!({"id": format!("{}", lf_id(c) * 1000 + i as u64 + 1),
-                       "ticketid": lf_id(c).to_string(), "userid": "0",
-                       "contactid": if agent || !has_contact(lf_id(c)) { "0".to_string() } else { (1000 + lf_id(c)).to_string() },
-                       "name": if agent { "Staff".to_string() } else { c.owner_name.clone() },
-                       "email": if agent { String::new() } else { c.owner_email.clone() },
-                       "date": format_local(m.created, tz), "message": m.body,
-                       "admin": if agent { Some(staff_id(&data, &m.userid).to_string()) } else { None }})
-            })
-            .collect(),
-    );
+    // A merge moves the merged ticket's replies to the ticket it was merged into (and touches
+    // neither the surviving ticket's `lastreply` nor its status).
+    let merged = &data.vendors.liveforce.merged;
+    let own = lf_id(c);
+    let mut sources: Vec<&Conversation> = Vec::new();
+    if !merged.contains_key(&own) {
+        sources.push(c);
+        sources.extend(data.conversations.values().filter(|m| merged.get(&lf_id(m)) == Some(&own)));
+    }
+    let mut all: Vec<Value> = Vec::new();
+    for src in sources {
+        for (i, (_, m)) in replies(src).into_iter().enumerate() {
+            let agent = m.userid != src.owner_id;
+            all.push(json!({"id": format!("{}", lf_id(src) * 1000 + i as u64 + 1),
+                   "ticketid": own.to_string(), "userid": "0",
+                   "contactid": if agent || !has_contact(lf_id(src)) { "0".to_string() } else { (1000 + lf_id(src)).to_string() },
+                   "name": if agent { "Staff".to_string() } else { src.owner_name.clone() },
+                   "email": if agent { String::new() } else { src.owner_email.clone() },
+                   "date": format_local(m.created, tz), "message": m.body,
+                   "admin": if agent { Some(staff_id(&data, &m.userid).to_string()) } else { None }}));
+        }
+    }
+    t["replies"] = Value::Array(all);
     envelope(t)
 }
 

@@ -669,41 +669,58 @@ impl Liveforce {
                 .filter_map(|r| Some((code_or_none(r, "ticketstatusid")?, code_or_none(r, "name")?)))
                 .collect();
         let mut seen: HashSet<String> = HashSet::new();
+        let mut written: HashSet<String> = HashSet::new();
+        let mut survivors: BTreeMap<String, ()> = BTreeMap::new();
+        let mut last_listing: Vec<TicketRow> = Vec::new();
         for pass in 1..=3 {
             let started = Utc::now();
             let listed = self.read_list(ctx, "tickets", "ticketid").await?;
             let now = Utc::now();
-            let mut moved = false;
             let mut tickets = Vec::new();
             let mut bad = Vec::new();
             for r in &listed {
                 match ticket_row(r, &ctx.account, ctx.timezone, &statuses, now) {
-                    Ok(t) => {
-                        // Replied to after this listing began (a minute of clock skew allowed):
-                        // other tickets shifted one place while we paged.
-                        if t.updated_at.is_some_and(|u| u >= started - Duration::seconds(60))
-                            && r.get("lastreply").is_some_and(|v| !v.is_null())
-                        {
-                            moved = true;
-                        }
-                        tickets.push(t);
-                    }
+                    Ok(t) => tickets.push(t),
                     Err(q) => bad.push(q),
                 }
             }
             let mut unique = HashSet::new();
             tickets.retain(|t| unique.insert(t.ticket_id.clone()));
             seen.extend(unique);
+            let mut changed = Vec::new();
             for chunk in tickets.chunks(ctx.sync.batch_size.max(1)) {
-                self.load_tickets(ctx, chunk.to_vec(), std::mem::take(&mut bad)).await?;
+                changed.extend(self.load_tickets(ctx, chunk.to_vec(), std::mem::take(&mut bad), false).await?);
             }
             if !bad.is_empty() {
-                self.load_tickets(ctx, Vec::new(), bad).await?;
+                self.load_tickets(ctx, Vec::new(), bad, false).await?;
             }
+            // A ticket changed and replied to after this listing began (a minute of clock skew
+            // allowed) moved to the end of the list while we paged, shifting the others one
+            // place: read the list again. Unchanged tickets prove nothing moved.
+            let moved = changed.iter().any(|t| t.updated_at.is_some_and(|u| u >= started - Duration::seconds(60)));
+            for t in &changed {
+                written.insert(t.ticket_id.clone());
+                // A merge changes the merged ticket's row only: the survivor, which now holds
+                // the moved replies, must be read again.
+                if let Some(into) = &t.merged_into {
+                    survivors.insert(into.clone(), ());
+                }
+            }
+            last_listing = tickets;
             if !moved {
                 break;
             }
             tracing::info!(pipeline = %ctx.pipeline, pass, "tickets were replied to while listing: reading the list again");
+        }
+        let reread: Vec<TicketRow> = last_listing
+            .into_iter()
+            .filter(|t| {
+                survivors.contains_key(&t.ticket_id) && t.merged_into.is_none() && !written.contains(&t.ticket_id)
+            })
+            .collect();
+        if !reread.is_empty() {
+            tracing::info!(pipeline = %ctx.pipeline, count = reread.len(), "tickets merged into others: reading the surviving tickets again");
+            self.load_tickets(ctx, reread, Vec::new(), true).await?;
         }
         // Tickets the vendor no longer lists are marked deleted.
         let state = StreamState { version: 1, cursor: Some(Utc::now()), ..ctx.state.clone() };
@@ -713,14 +730,22 @@ impl Liveforce {
     }
 
     /// Write the changed tickets of a batch, with the messages of those not merged.
+    /// `force`: write them (and read their details) even if unchanged. Returns the tickets
+    /// written.
     async fn load_tickets(
         &self,
         ctx: &mut StreamCtx,
         mut tickets: Vec<TicketRow>,
         mut bad: Vec<Quarantined>,
-    ) -> Result<(), SyncError> {
-        ctx.retain_changed(Table::Tickets, &mut tickets, |t| (Some(t.ticket_id.clone()), t.content_hash.clone()))
-            .await?;
+        force: bool,
+    ) -> Result<Vec<TicketRow>, SyncError> {
+        if !force {
+            ctx.retain_changed(Table::Tickets, &mut tickets, |t| (Some(t.ticket_id.clone()), t.content_hash.clone()))
+                .await?;
+        }
+        // A merged ticket's replies moved to the ticket it was merged into: its stored copies go.
+        let merged: Vec<String> =
+            tickets.iter().filter(|t| t.merged_into.is_some()).map(|t| t.ticket_id.clone()).collect();
         let mut messages = Vec::new();
         if ctx.wants("ticket_messages") {
             let ids: Vec<String> =
@@ -753,6 +778,7 @@ impl Liveforce {
         let mut state = ctx.state.clone();
         state.version = 1;
         ctx.commit(LoadUnit {
+            replace: vec![Replace { table: Table::Messages, filters: vec![], column: "ticket_id", values: merged }],
             batches: vec![
                 (Table::Tickets, batch(Table::Tickets, &tickets)?),
                 (Table::Messages, batch(Table::Messages, &messages)?),
@@ -761,7 +787,8 @@ impl Liveforce {
             state: Some(state),
             ..Default::default()
         })
-        .await
+        .await?;
+        Ok(tickets)
     }
 }
 
