@@ -389,3 +389,43 @@ async fn a_chat_archived_after_the_run_that_passed_its_start_is_picked_up_next_r
     );
     assert_eq!(env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{chat_id}'")), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chat_archived_long_after_it_started_is_found_by_the_full_rescan() {
+    let env =
+        Env::livezilla(sim(80), None, "streams = [\"chats\"]", &format!("{FAST}full_rescan_every = \"1s\"\n")).await;
+    // A chat that started 20 days ago (outside the 2-day re-read) is archived only later.
+    let (conv, chat_id) = env.sim.with_data(|d| {
+        let now = Utc::now();
+        let c = d
+            .conversations
+            .values()
+            .filter(|c| is_chat(c))
+            .find(|c| (now - first_message_time(c).unwrap()).num_days() >= 20)
+            .unwrap();
+        (c.id.clone(), format!("chat-{}", lz_id(c)))
+    });
+    env.sim.state.lz.lock().unwrap().unarchived.push(conv);
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{chat_id}'")), 0);
+    env.sim.state.lz.lock().unwrap().unarchived.clear();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{chat_id}'")), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ticket_the_server_stamped_seconds_in_the_future_arrives_in_this_run() {
+    let env = Env::livezilla(sim(40), None, "", "").await;
+    let id = env.sim.with_data(|d| {
+        let at = Utc::now() + Duration::seconds(20);
+        let c = d.conversations.values_mut().find(|c| !is_chat(c)).unwrap();
+        for m in c.groups.iter_mut().flat_map(|g| g.messages.iter_mut()) {
+            m.created = at;
+        }
+        lz_id(c).to_string()
+    });
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM tickets WHERE ticket_id = '{id}'")), 1);
+    assert_eq!(db(&env), truth(&env));
+}

@@ -32,8 +32,12 @@
 //! * Tickets without messages are invisible to the list (the created time is the first
 //!   message's); they appear with their first message.
 //!
+//! * Windows reach `FUTURE_SLACK_SECS` (5 min) past the pass's start: during write bursts the
+//!   server stamps messages seconds in the future.
+//!
 //! Chats are listed only once archived: windows by `p_start_after`/`p_start_before`, re-reading
-//! the last `sync.chats_reread` (2 days) every run.
+//! the last `sync.chats_reread` (2 days) every run, and all of them at every full re-scan, so a
+//! chat archived after its start left the re-read window is still found.
 
 pub mod settings;
 
@@ -64,6 +68,8 @@ pub const SOURCE: &str = "livezilla";
 const API: &str = "/api/v2/api.php";
 /// The largest `p_limit` used, whatever `sync.page_size` says.
 const MAX_LIMIT: usize = 500;
+/// How far past its own clock a pass lists (see [`LiveZilla::windows`]).
+const FUTURE_SLACK_SECS: i64 = 300;
 
 pub const STREAMS: &[StreamInfo] = &[
     StreamInfo {
@@ -683,13 +689,16 @@ impl LiveZilla {
                 })
                 .unwrap_or_default(),
             ),
-            full: matches!(listing, Listing::Tickets)
-                && !every.is_zero()
+            // Chats too: one archived after its start left the re-read window is found here.
+            full: !every.is_zero()
                 && state.reconciled_at.is_none_or(|r| (Utc::now() - r).to_std().unwrap_or_default() >= every),
             clock: Utc::now(),
         };
         let (mut pass, _) = begin_pass(&mut state, plan);
-        let mut until = pass.started_at.timestamp() + 1;
+        // During write bursts the server stamps messages seconds ahead of its clock: list that
+        // far into the future too, so such tickets arrive in this run, not runs later (the
+        // cursor still never passes the pass's start).
+        let mut until = pass.started_at.timestamp() + FUTURE_SLACK_SECS;
         if let Some((a, b)) = ctx.window {
             // Backfill: exactly the window, no full-scan bookkeeping.
             pass = PassState::from(Some(a));

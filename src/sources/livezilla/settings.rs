@@ -71,7 +71,7 @@ impl ConnectorSpec for Spec {
         let t = |v: std::time::Duration| format!("\"{}\"", humantime::format_duration(v));
         vec![
             ("reread_window", t(d.reread_window), "tickets created this recently are re-read every run"),
-            ("full_rescan_every", t(d.full_rescan_every), "every ticket re-read this often (0s: never)"),
+            ("full_rescan_every", t(d.full_rescan_every), "every ticket and chat re-read this often (0s: never)"),
             ("window", t(d.window), "created-time window of one list request"),
             ("chats_reread", t(d.chats_reread), "chats started this recently are re-read every run"),
         ]
