@@ -451,6 +451,9 @@ async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> R
         }
         Some(kind @ (Fault::Truncated | Fault::Empty | Fault::Notice)) => {
             let real = next.run(req).await;
+            if !real.status().is_success() {
+                return real; // a broken 200 is a fault of a 200; other answers pass as they are
+            }
             let (parts, body) = real.into_parts();
             let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
             let body: Vec<u8> = match kind {
@@ -471,7 +474,6 @@ async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> R
             };
             let mut r = Response::from_parts(parts, Body::from(body));
             r.headers_mut().remove("content-length");
-            *r.status_mut() = StatusCode::OK;
             r
         }
         Some(Fault::Drop) => {

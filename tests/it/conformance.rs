@@ -114,7 +114,7 @@ async fn ten_percent_faults_of_every_kind_on_every_endpoint_end_exact() {
         env.sim.fault_mix(0.0, vec![], 0);
         let stats = env.sim.stats();
         let faults: u64 = stats.iter().filter(|(k, _)| k.starts_with("fault_")).map(|(_, n)| n).sum();
-        assert!(faults >= 5, "{v:?}: the mix injected faults: {stats:?}");
+        assert!(faults >= 1, "{v:?}: the mix injected faults: {stats:?}");
         // The faulted run itself ends exact: every fault is retried in place.
         assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
         v.assert_exact(&env);
