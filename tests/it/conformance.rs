@@ -164,3 +164,46 @@ async fn an_endpoint_the_account_lacks_fails_that_stream_only() {
         assert_eq!(others, 0, "{v:?}: every other stream ran: {s:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_at_random_moments_then_a_restart_is_exact() {
+    const TRIALS: u64 = 20;
+    for v in VENDORS {
+        let tables = format!("{HTTP}batch_size = 7\npage_size = 20\n");
+        let env = v.env(40, &tables).await;
+        let config = env.config_path.to_str().unwrap().to_string();
+        // A deterministic spread of moments: from before the first request to the last commits.
+        let mut x: u64 = 0x9E37_79B9 ^ v as u64;
+        let mut killed = 0;
+        for trial in 0..TRIALS {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let after = std::time::Duration::from_millis(20 + (x >> 33) % 900);
+            let mut child = crate::cli::bin()
+                .args(["--config", &config, "run"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            tokio::select! {
+                _ = tokio::time::sleep(after) => {
+                    child.start_kill().unwrap(); // SIGKILL
+                    killed += 1;
+                }
+                status = child.wait() => {
+                    // Finished before the kill: a later trial kills a later run.
+                    assert!(status.unwrap().code().is_some(), "{v:?} trial {trial}");
+                }
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await;
+        }
+        assert!(killed >= TRIALS / 2, "{v:?}: most trials were killed mid-run ({killed})");
+        // The restart resumes from what was committed: nothing lost, nothing twice.
+        let out = crate::cli::desksync(&env, &["run"]).await;
+        assert_eq!(out.code, Some(0), "{v:?}: {out:?}");
+        v.assert_exact(&env);
+        let dup = env.count(
+            "SELECT count(*) FROM (SELECT source, account, ticket_id, message_id FROM messages GROUP BY ALL HAVING count(*) > 1)",
+        );
+        assert_eq!(dup, 0, "{v:?}: no message twice");
+    }
+}
