@@ -207,3 +207,38 @@ async fn kill_9_at_random_moments_then_a_restart_is_exact() {
         assert_eq!(dup, 0, "{v:?}: no message twice");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_changing_during_the_listing_are_exact_after_the_next_run() {
+    use desksync::simulator::world::Mutation;
+    for v in VENDORS {
+        // LiveZilla sees changes to tickets older than its re-read window at the full re-scan.
+        let rescan = if v == Vendor::LiveZilla { "full_rescan_every = \"1s\"\n" } else { "" };
+        let env = v.env(80, &format!("{HTTP}page_size = 20\npage_overlap = 3\n{rescan}")).await;
+        assert_eq!(env.run().await.status, "succeeded", "{v:?}");
+        env.sim.with_data(|d| {
+            // Replies, status changes, new records since the last run...
+            d.apply(&Mutation { new_messages: 6, changed_conversations: 4, new_conversations: 5 }, chrono::Utc::now());
+            // ...and, where the vendor's listing can shift under the pager, changes between
+            // the pages of this run's listing.
+            match v {
+                Vendor::LiveAgent => d.touch_after_list_requests = Some((2, 8)),
+                Vendor::Liveforce => {
+                    let id =
+                        desksync::simulator::liveforce::lf_id(desksync::simulator::liveforce::ordered_tickets(d)[2]);
+                    d.vendors.liveforce.reply_after_list_requests = Some((1, id));
+                }
+                // Windows by created time: a change does not move a ticket between windows.
+                Vendor::LiveZilla => {}
+            }
+        });
+        let s = env.run().await;
+        assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
+        // A change made after the listing passed its place is the next run's to see; nothing is
+        // lost or doubled meanwhile.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let s = env.run().await;
+        assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
+        v.assert_exact(&env);
+    }
+}
