@@ -80,6 +80,9 @@ pub struct SimConfig {
     /// Liveforce: the status refused credentials get (401; some Perfex API modules answer 404
     /// with `{"status":false,"message":"Not found"}` instead).
     pub lf_refusal_status: u16,
+    /// Liveforce: the names of its page and page-size parameters (`page`, `per_page`); a
+    /// server that reads other names pages by its default of 25 whatever desksync asks.
+    pub lf_paging: (String, String),
     /// Requests allowed per API key in a sliding window; past it, 429 with `Retry-After`.
     /// `None`: unlimited.
     pub rate_limit: Option<RateLimit>,
@@ -111,6 +114,7 @@ impl Default for SimConfig {
             lf_user: "lf-admin".into(),
             lf_password: "sim-liveforce-pass".into(),
             lf_refusal_status: 401,
+            lf_paging: ("page".into(), "per_page".into()),
             timezone: Tz::UTC,
             filter_timezone: Tz::UTC,
             order: ListOrder::ChangedAsc,

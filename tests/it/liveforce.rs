@@ -291,3 +291,26 @@ async fn a_merge_moves_the_replies_to_the_surviving_ticket_and_none_stay_behind(
     let s = env.run().await;
     assert_eq!(env.stream(&s, "tickets").rows, 0, "{s:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_reading_other_paging_names_fails_clearly_instead_of_losing_the_rest() {
+    // The server reads `p` and `limit`: whatever desksync asks, it sends its first 25.
+    let cfg = SimConfig { lf_paging: ("p".into(), "limit".into()), ..sim(90) };
+    let env =
+        Env::liveforce(cfg.clone(), None, "streams = [\"tickets\"]", &format!("{FAST}\n[liveforce]\nper_page = 50\n"))
+            .await;
+    let s = env.run().await;
+    assert_ne!(s.status, "succeeded", "{s:?}");
+    let e = env.stream(&s, "tickets").error.clone().unwrap_or_default();
+    assert!(e.contains("page_param") && e.contains("per_page_param"), "{e}");
+    // Told the names, it reads every ticket.
+    let env = Env::liveforce(
+        cfg,
+        None,
+        "streams = [\"tickets\", \"ticket_messages\"]",
+        &format!("{FAST}\n[liveforce]\nper_page = 50\npage_param = \"p\"\nper_page_param = \"limit\"\n"),
+    )
+    .await;
+    assert_eq!(env.run().await.status, "succeeded");
+    assert_eq!(db_tickets(&env), truth_tickets(&env));
+}

@@ -202,13 +202,14 @@ fn no_data() -> Response {
 
 /// `page`/`per_page` paging as the server does it: `per_page` clamped to 100, a page past the
 /// end answered with the last page, an empty list as 404.
-fn paged(q: &BTreeMap<String, String>, rows: Vec<Value>) -> Response {
+fn paged(state: &Shared, q: &BTreeMap<String, String>, rows: Vec<Value>) -> Response {
     if rows.is_empty() {
         return no_data();
     }
-    let per_page = q.get("per_page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(25).clamp(1, 100);
+    let (page_param, size_param) = &state.config.lf_paging;
+    let per_page = q.get(size_param).and_then(|v| v.parse::<usize>().ok()).unwrap_or(25).clamp(1, 100);
     let pages = rows.len().div_ceil(per_page);
-    let page = q.get("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
+    let page = q.get(page_param).and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
     envelope(Value::Array(rows.into_iter().skip((page - 1) * per_page).take(per_page).collect()))
 }
 
@@ -335,7 +336,7 @@ async fn tickets(State(state): State<Shared>, headers: HeaderMap, Query(q): Para
     let mut data = state.la.lock().expect("data lock");
     let tz = state.config.timezone;
     let rows: Vec<Value> = ordered_tickets(&data).into_iter().map(|c| render_ticket(&data, c, tz)).collect();
-    let answer = paged(&q, rows);
+    let answer = paged(&state, &q, rows);
     if let Some((after, id)) = data.vendors.liveforce.reply_after_list_requests {
         if after <= 1 {
             data.vendors.liveforce.reply_after_list_requests = None;
@@ -426,7 +427,7 @@ async fn staff(State(state): State<Shared>, headers: HeaderMap, Query(q): Params
                    "profile_image": null})
         })
         .collect();
-    paged(&q, rows)
+    paged(&state, &q, rows)
 }
 
 pub fn call_records(data: &World, tz: chrono_tz::Tz) -> Vec<Value> {
@@ -447,7 +448,7 @@ pub fn call_records(data: &World, tz: chrono_tz::Tz) -> Vec<Value> {
 async fn call_logs(State(state): State<Shared>, headers: HeaderMap, Query(q): Params) -> Response {
     guard!(state, headers, "lf_call_logs");
     let data = state.la.lock().expect("data lock");
-    paged(&q, call_records(&data, state.config.timezone))
+    paged(&state, &q, call_records(&data, state.config.timezone))
 }
 
 async fn leads(State(state): State<Shared>, headers: HeaderMap, Query(q): Params) -> Response {
@@ -467,7 +468,7 @@ async fn leads(State(state): State<Shared>, headers: HeaderMap, Query(q): Params
                    "lastcontact": null, "lead_value": format!("{:.2}", l.value), "country": "SK"})
         })
         .collect();
-    paged(&q, rows)
+    paged(&state, &q, rows)
 }
 
 async fn lead_notes(
@@ -488,7 +489,7 @@ async fn lead_notes(
                    "addedfrom": staff.to_string(), "dateadded": format_local(*at, tz)})
         })
         .collect();
-    paged(&q, rows)
+    paged(&state, &q, rows)
 }
 
 async fn leads_by_status(State(state): State<Shared>, headers: HeaderMap) -> Response {
@@ -532,7 +533,7 @@ async fn deals(State(state): State<Shared>, headers: HeaderMap, Query(q): Params
                    "expected_close_date": format_local(d.added + Duration::days(30), tz)})
         })
         .collect();
-    paged(&q, rows)
+    paged(&state, &q, rows)
 }
 
 async fn deal_sources(State(state): State<Shared>, headers: HeaderMap) -> Response {
@@ -543,6 +544,7 @@ async fn deal_sources(State(state): State<Shared>, headers: HeaderMap) -> Respon
 async fn deal_stages(State(state): State<Shared>, headers: HeaderMap, Query(q): Params) -> Response {
     guard!(state, headers, "lf_deal_stages");
     paged(
+        &state,
         &q,
         DEAL_STAGES
             .iter()
@@ -567,7 +569,7 @@ async fn deal_services(
             json!({"id": sid.to_string(), "deal_id": d.id.to_string(), "name": name, "quantity": format!("{qty:.2}"), "rate": format!("{rate:.2}")})
         })
         .collect();
-    paged(&q, rows)
+    paged(&state, &q, rows)
 }
 
 /// The pipeline the demo writes for this simulator.

@@ -478,6 +478,30 @@ impl Liveforce {
                 break;
             }
         }
+        // One short page, answered again for page 2: the whole list — or a server that reads
+        // other paging parameter names and sent its first page twice. A page of a typical
+        // default size is suspicious: ask for one record per page; a server that still sends
+        // them all ignores our names, and taking its first page for the list would lose the rest.
+        let first = out.len() / 2;
+        if pager.page == 2
+            && out.len() == 2 * first
+            && first < pager.per_page
+            && [10, 15, 20, 25, 30, 50, 100].contains(&first)
+        {
+            let q = [
+                (self.settings.page_param.as_str(), "1".to_string()),
+                (self.settings.per_page_param.as_str(), "1".to_string()),
+            ];
+            let probe = records(&self.get(Some(ctx), &path, &q).await?)?;
+            if probe.len() > 1 {
+                return Err(SyncError::Protocol(format!(
+                    "{path} ignores the paging parameters desksync sends ({}=…, {}=…): it answers the same {first} \
+                     records whatever the page and page size, so the rest of the list cannot be read. Set \
+                     [liveforce] page_param and per_page_param to the names this server reads",
+                    self.settings.page_param, self.settings.per_page_param
+                )));
+            }
+        }
         // A record seen twice (it moved while we paged): the later copy is the fresher.
         let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut unique: Vec<Value> = Vec::with_capacity(out.len());
