@@ -242,3 +242,57 @@ async fn records_changing_during_the_listing_are_exact_after_the_next_run() {
         v.assert_exact(&env);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_zone_with_dst_and_a_different_filter_zone_are_exact() {
+    use chrono::TimeZone;
+    use desksync::simulator::world::Mutation;
+    let zone: chrono_tz::Tz = "Europe/Bratislava".parse().unwrap();
+    let phoenix: chrono_tz::Tz = "America/Phoenix".parse().unwrap();
+    // Liveforce sends its server's local times; LiveZilla unix times (its transcripts are
+    // checked in the connector's own tests).
+    for v in [Vendor::LiveAgent, Vendor::Liveforce] {
+        let sim = SimConfig {
+            timezone: zone,
+            filter_timezone: if v == Vendor::LiveAgent { phoenix } else { zone },
+            history_end: chrono::Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            history_days: 60,
+            ..v.sim(60)
+        };
+        let top = match v {
+            Vendor::LiveAgent => "timezone = \"Europe/Bratislava\"\nfilter_timezone = \"America/Phoenix\"",
+            _ => "timezone = \"Europe/Bratislava\"",
+        };
+        let env = match v {
+            Vendor::LiveAgent => Env::new(sim, top, HTTP).await,
+            _ => Env::liveforce(sim, None, top, &format!("{HTTP}\n[liveforce]\nper_page = 25\n")).await,
+        };
+        // Records in the repeated autumn hour (its first pass, 02:00–03:00 CEST on 25 October
+        // 2026) and just after the clocks went back: read by the documented rule (the earlier
+        // instant), these are exact.
+        env.sim.with_data(|d| {
+            let times = [
+                chrono::Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap(), // 02:30 CEST
+                chrono::Utc.with_ymd_and_hms(2026, 10, 25, 2, 5, 0).unwrap(),  // 03:05 CET
+            ];
+            for (c, at) in d.conversations.values_mut().zip(times) {
+                c.created = at;
+                c.changed = at;
+                for g in &mut c.groups {
+                    g.created = at;
+                    for m in &mut g.messages {
+                        m.created = at;
+                    }
+                }
+            }
+        });
+        let s = env.run().await;
+        assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
+        v.assert_exact(&env);
+        // Changes after the first run are found through filters written in the filter zone.
+        env.sim.with_data(|d| d.apply(&Mutation { new_messages: 4, ..Default::default() }, chrono::Utc::now()));
+        let s = env.run().await;
+        assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
+        v.assert_exact(&env);
+    }
+}
