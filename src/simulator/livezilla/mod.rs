@@ -333,6 +333,30 @@ pub fn transcript(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> String {
         .join("\r\n")
 }
 
+/// A chat's transcript as `p_output=HTML` gives it: a table per post, its time as
+/// `<!--stime_<unix>-->` (LiveZilla 8.0.1.8's markup).
+pub fn html_transcript(data: &World, c: &Conversation) -> String {
+    c.groups
+        .iter()
+        .flat_map(|g| g.messages.iter())
+        .filter(|m| m.rtype != "S")
+        .map(|m| {
+            let name = if m.userid == c.owner_id {
+                c.owner_name.clone()
+            } else {
+                data.agents.iter().find(|a| a.id == m.userid).map(|a| a.name.clone()).unwrap_or_else(|| m.userid.clone())
+            };
+            let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\n', "<br>");
+            format!(
+                "<table class=\"AP CMT\" data-pn=\"<!--pn-->\">\n    <tr>\n        <td>\n            <div class=\"CMTN\">{}</div>\n            <div>{}</div>\n        </td>\n        <td class=\"CMTD\" rowspan=\"2\" nowrap><!--stime_{}--><!--notifier--></td>\n    </tr>\n</table>",
+                esc(&name),
+                esc(&m.body),
+                m.created.timestamp()
+            )
+        })
+        .collect()
+}
+
 pub fn render_chat(data: &World, c: &Conversation, tz: chrono_tz::Tz, output: Option<&str>) -> Value {
     let start = first_message_time(c).unwrap_or(c.created);
     let mut chat = json!({
@@ -345,7 +369,7 @@ pub fn render_chat(data: &World, c: &Conversation, tz: chrono_tz::Tz, output: Op
         Some("Plaintext") => chat["PlainText"] = Value::String(transcript(data, c, tz)),
         Some("HTML") => {
             chat["PlainText"] = Value::String(transcript(data, c, tz));
-            chat["HTML"] = Value::String(format!("<table class=\"AP CMT\"><tr><td>{}</td></tr></table>", c.subject));
+            chat["HTML"] = Value::String(html_transcript(data, c));
         }
         _ => {}
     }

@@ -212,6 +212,12 @@ pub fn transcript_lines(plain: &str) -> Vec<(NaiveDateTime, String, String)> {
     out
 }
 
+/// The unix times of the posts of an HTML chat transcript, in order (`<!--stime_N-->` in each
+/// post's table, as LiveZilla 8 writes it).
+pub fn html_post_times(html: &str) -> Vec<i64> {
+    html.split("<!--stime_").skip(1).filter_map(|rest| rest.split("-->").next()?.trim().parse().ok()).collect()
+}
+
 /// `[]` when empty, an object (or a list) when populated: the entries either way.
 fn entries(v: Option<&Value>) -> Vec<(String, &Value)> {
     match v {
@@ -414,7 +420,8 @@ fn ticket(t: &Value, account: &str, now: DateTime<Utc>, out: &mut Parsed) -> Res
     Ok(())
 }
 
-/// Normalize a `p_chats_list` answer (requested with `p_output=Plaintext`): each chat becomes a
+/// Normalize a `p_chats_list` answer (requested with `p_output=HTML`, which also carries the
+/// plain text): each chat becomes a
 /// ticket `chat-<ChatId>`, each transcript line (`| dd.mm.yyyy hh:mm:ss | Name: text`) a message
 /// (times in the server's zone, `tz`).
 pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<Parsed, SyncError> {
@@ -430,17 +437,25 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
             let operator = code_or_none(c, "OperatorId");
             let mut msgs: Vec<MessageRow> = Vec::new();
             let plain = text(c, "PlainText")?.unwrap_or_default();
+            let posts = transcript_lines(&plain);
+            // The HTML transcript's per-post unix times are exact (no zone, no DST question);
+            // used when they match the plain text's posts one to one.
+            let stimes = html_post_times(&text(c, "HTML")?.unwrap_or_default());
+            let exact = (stimes.len() == posts.len()).then_some(stimes);
             let mut previous: Option<DateTime<Utc>> = None;
-            for (when, name, body) in transcript_lines(&plain) {
+            for (i, (when, name, body)) in posts.into_iter().enumerate() {
                 // Lines are in time order: in the repeated autumn hour, the earliest instant
                 // not before the previous line (so the second pass through the hour is read
                 // as the later one).
-                let at = match tz.from_local_datetime(&when) {
-                    chrono::LocalResult::Ambiguous(early, late) => {
-                        let (early, late) = (early.with_timezone(&Utc), late.with_timezone(&Utc));
-                        if previous.is_some_and(|p| early < p) { late } else { early }
-                    }
-                    _ => local_to_utc(when, tz),
+                let at = match exact.as_ref().and_then(|t| DateTime::from_timestamp(t[i], 0)) {
+                    Some(t) => t,
+                    None => match tz.from_local_datetime(&when) {
+                        chrono::LocalResult::Ambiguous(early, late) => {
+                            let (early, late) = (early.with_timezone(&Utc), late.with_timezone(&Utc));
+                            if previous.is_some_and(|p| early < p) { late } else { early }
+                        }
+                        _ => local_to_utc(when, tz),
+                    },
                 };
                 previous = Some(at);
                 let customer = visitor.as_deref() == Some(name.as_str());
@@ -751,7 +766,8 @@ impl LiveZilla {
             ("p_limit", limit.to_string()),
         ];
         if let Listing::Chats = listing {
-            form.push(("p_output", "Plaintext".into()));
+            // HTML output carries the plain text too, and each post's unix time (`stime_`).
+            form.push(("p_output", "HTML".into()));
         }
         self.call(Some(ctx), form).await
     }
@@ -842,6 +858,23 @@ fn merge(into: &mut Parsed, from: Parsed) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_html_transcripts_post_times_are_preferred_when_they_match_the_posts() {
+        let tz: chrono_tz::Tz = "Europe/Bratislava".parse().unwrap();
+        // 02:30 on 25 October 2026 happens twice; the plain text cannot say which. The HTML can.
+        let second_pass = 1_792_891_800; // 2026-10-25T01:30:00Z = 02:30 CET
+        let plain = "| 25.10.2026 02:30:00 | Ann: hello";
+        let html = format!(
+            "<table class=\"AP CMT\"><tr><td><div class=\"CMTN\">Ann</div><div>hello</div></td><td class=\"CMTD\"><!--stime_{second_pass}--><!--notifier--></td></tr></table>"
+        );
+        let chat = |html: &str| serde_json::json!({"Chats": [{"Chat": {"ChatId": "9", "Fullname": "Ann", "PlainText": plain, "HTML": html}}]});
+        let p = parse_chats(&chat(&html), "acme", tz, Utc::now()).unwrap();
+        assert_eq!(p.messages[0].created_at.unwrap().timestamp(), second_pass);
+        // Without it, the documented rule: the earlier instant.
+        let p = parse_chats(&chat(""), "acme", tz, Utc::now()).unwrap();
+        assert_eq!(p.messages[0].created_at.unwrap().timestamp(), second_pass - 3600);
+    }
 
     #[test]
     fn transcript_posts_split_on_crlf_only_and_the_repeated_autumn_hour_keeps_order() {
