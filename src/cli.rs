@@ -213,6 +213,10 @@ enum Command {
         /// configure the pipeline with the same limit; reports how much of it was used.
         #[arg(long)]
         rate_limit: Option<u32>,
+        /// With --rate-limit: 5 s into the full sync, answer this many requests with 429 (an
+        /// unexpected burst) and report how soon the pace is back at 90% of the limit.
+        #[arg(long, requires = "rate_limit")]
+        burst_429: Option<u32>,
     },
     /// Run one SQL statement, read-only, and print the result: against the published analytics
     /// snapshot when there is one (it never blocks a sync), else the warehouse.
@@ -600,8 +604,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             sim.run_until_ctrl_c().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { conversations, changed_pct, dir, rate_limit } => {
-            bench(conversations, changed_pct, &dir, rate_limit).await
+        Command::Bench { conversations, changed_pct, dir, rate_limit, burst_429 } => {
+            bench(conversations, changed_pct, &dir, rate_limit, burst_429).await
         }
         Command::Sql { query, live, json } => sql(&given, &query, live, json).await,
     }
@@ -1162,7 +1166,13 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: Option<u32>) -> Result<ExitCode> {
+async fn bench(
+    conversations: usize,
+    changed_pct: f64,
+    dir: &Path,
+    rate_limit: Option<u32>,
+    burst_429: Option<u32>,
+) -> Result<ExitCode> {
     let bench = desksync::app::bench::Bench::start(dir, conversations, rate_limit)?;
     outln!("benchmark: {conversations} conversations, simulator at {} (separate process)", bench.base_url);
     if let Some(r) = rate_limit {
@@ -1180,8 +1190,21 @@ async fn bench(conversations: usize, changed_pct: f64, dir: &Path, rate_limit: O
         "429s",
         "% of limit"
     );
-    let full = bench.phase("full").await?;
+    let full = match burst_429 {
+        Some(n) => bench.phase_with_burst("full", std::time::Duration::from_secs(5), n).await?,
+        None => bench.phase("full").await?,
+    };
     report(&full);
+    if let Some(n) = burst_429 {
+        match full.recovered_after_secs {
+            Some(s) => {
+                outln!("after a burst of {n} × 429 at 5 s: the pace was back at 90% of the limit {s:.1} s later")
+            }
+            None => {
+                outln!("after a burst of {n} × 429 at 5 s: the pace did not get back to 90% of the limit in this phase")
+            }
+        }
+    }
     let changed = ((conversations as f64) * changed_pct / 100.0).round() as usize;
     bench.change(changed).await?;
     let inc = bench.phase(&format!("incr {changed_pct}%")).await?;

@@ -5,6 +5,7 @@
 
 use std::io::BufRead;
 use std::path::Path;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +29,9 @@ pub struct Figures {
     /// Requests per minute as a percentage of the configured limit.
     pub pct_of_limit: Option<f64>,
     pub succeeded: bool,
+    /// With a 429 burst: seconds from the burst until the pace over the trailing 10 s was back
+    /// at 90% of the limit (`None`: it never was within the phase).
+    pub recovered_after_secs: Option<f64>,
 }
 
 impl Figures {
@@ -42,6 +46,7 @@ impl Figures {
             throttled: s.streams.iter().map(|x| x.throttled).sum(),
             pct_of_limit: rate_limit.map(|r| 100.0 * (s.requests as f64 / secs * 60.0) / r as f64),
             succeeded: s.status == RunStatus::Succeeded,
+            recovered_after_secs: None,
         }
     }
 }
@@ -127,6 +132,49 @@ impl Bench {
         let p = &self.config.pipelines[0];
         let summary = run_pipeline(&self.config, p, CancellationToken::new()).await?;
         Ok(Figures::of(phase, &summary, self.rate_limit))
+    }
+
+    /// Run the measured pipeline once as phase `phase`, and `after` into it make the simulator
+    /// answer the next `n` requests with 429 (`Retry-After: 1`): an unexpected burst. The
+    /// figures say how soon the pace was back at 90% of the limit.
+    pub async fn phase_with_burst(&self, phase: &str, after: Duration, n: u32) -> Result<Figures, AppError> {
+        reset_peak_rss();
+        let p = &self.config.pipelines[0];
+        let progress = std::sync::Arc::new(crate::app::run::RunProgress::default());
+        let done = CancellationToken::new();
+        let sampler = {
+            let (progress, done, base) = (progress.clone(), done.clone(), self.base_url.clone());
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let mut samples: Vec<(f64, u64)> = Vec::new();
+                let mut burst_at = None;
+                while !done.is_cancelled() {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let t = started.elapsed().as_secs_f64();
+                    samples.push((t, progress.requests()));
+                    if burst_at.is_none() && started.elapsed() >= after {
+                        let rules = serde_json::json!([{ "fault": { "kind": "too_many_requests", "retry_after_secs": 1 }, "times": n }]);
+                        let _ = reqwest::Client::new().post(format!("{base}/_sim/faults")).json(&rules).send().await;
+                        burst_at = Some(t);
+                    }
+                }
+                (samples, burst_at)
+            })
+        };
+        let summary =
+            crate::app::run::run_pipeline_observed(&self.config, p, CancellationToken::new(), Some(progress)).await;
+        done.cancel();
+        let (samples, burst_at) = sampler.await.unwrap_or_default();
+        let mut figures = Figures::of(phase, &summary?, self.rate_limit);
+        if let (Some(limit), Some(b)) = (self.rate_limit, burst_at) {
+            let per_sec = limit as f64 / 60.0;
+            // The first moment after the burst whose trailing 10 s ran at 90% of the limit.
+            figures.recovered_after_secs = samples.iter().find_map(|&(t, n)| {
+                let (t0, n0) = samples.iter().rev().find(|(u, _)| *u <= t - 10.0).copied()?;
+                (t0 >= b && (n - n0) as f64 / (t - t0) >= 0.9 * per_sec).then_some(t - b)
+            });
+        }
+        Ok(figures)
     }
 
     /// Add new messages to `n` conversations in the simulator (what the incremental run finds).
