@@ -121,7 +121,7 @@ impl std::ops::Sub for CounterSnapshot {
 /// pause every request waits out), and never below a quarter of the ceiling; every
 /// [`RECOVERY_INTERVAL`] without one it climbs back by a tenth of the ceiling. After any burst
 /// of 429s the pace is back above 90% of the ceiling within 40 s (measured by the bench's
-/// `--rate-limit` run and `http::tests`).
+/// `--burst-429` run and `http::tests`).
 pub struct Throttle {
     pipeline: Arc<str>,
     /// The ceiling: configured rate less headroom, per minute.

@@ -37,23 +37,24 @@ fn listed_at(ctx: &StreamCtx, at: DateTime<Utc>) -> StreamState {
     StreamState { version: 1, cursor: Some(at), pass: None, ..ctx.state.clone() }
 }
 
-/// Load `rows` as the complete list of `table` (see the module docs); `unit` may carry more
-/// (other tables' batches of the same listing).
+/// Load `rows` as the complete list of `table` (see the module docs).
 pub async fn full_refresh<R: serde::Serialize>(
     ctx: &mut StreamCtx,
     table: Table,
     rows: &[R],
     quarantine: Vec<Quarantined>,
     deletions: Deletions,
-    mut unit: LoadUnit,
 ) -> Result<(), SyncError> {
-    unit.batches.insert(0, (table, batch(table, rows)?));
-    if deletions == Deletions::Mark {
-        unit.full_refresh.push(table);
-    }
-    unit.quarantine.extend(quarantine);
-    unit.state = Some(listed_at(ctx, Utc::now()));
-    ctx.commit(unit).await
+    let full_refresh = if deletions == Deletions::Mark { vec![table] } else { vec![] };
+    let state = Some(listed_at(ctx, Utc::now()));
+    ctx.commit(LoadUnit {
+        batches: vec![(table, batch(table, rows)?)],
+        full_refresh,
+        quarantine,
+        state,
+        ..Default::default()
+    })
+    .await
 }
 
 /// The rows of a listing read whole that are new or changed (de-duplicated), and the ids of

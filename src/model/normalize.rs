@@ -27,16 +27,21 @@ pub type Row = Map<String, Value>;
 /// each key was first seen. Every stream that builds rows from a listing de-duplicates with this.
 pub fn dedup(table: crate::model::Table, rows: Vec<Row>) -> Vec<Row> {
     let pk = table.primary_key();
+    dedup_by(rows, |r| {
+        pk.iter().map(|k| r.get(*k).map(Value::to_string).unwrap_or_default()).collect::<Vec<_>>().join("\u{1}")
+    })
+}
+
+/// [`dedup`] for anything with a key: the last item with a key wins, in first-seen order.
+pub fn dedup_by<T>(items: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
-    for r in rows {
-        let key =
-            pk.iter().map(|k| r.get(*k).map(Value::to_string).unwrap_or_default()).collect::<Vec<_>>().join("\u{1}");
-        match index.get(&key) {
-            Some(&i) => out[i] = r,
-            None => {
-                index.insert(key, out.len());
-                out.push(r);
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        match index.entry(key(&item)) {
+            std::collections::hash_map::Entry::Occupied(e) => out[*e.get()] = item,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(item);
             }
         }
     }

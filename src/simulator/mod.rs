@@ -156,6 +156,36 @@ pub struct DemoPipeline {
     pub secret: String,
 }
 
+impl DemoPipeline {
+    /// The demo pipeline `<source>-demo` of a vendor that logs in with a username and a
+    /// password (kept in `secrets/<source>.password`); `what` names the simulator in the file.
+    pub fn with_password(
+        source: &str,
+        what: &str,
+        base_url: &str,
+        user: &str,
+        password: &str,
+        rate: u32,
+    ) -> DemoPipeline {
+        let secret_file = format!("secrets/{source}.password");
+        DemoPipeline {
+            name: format!("{source}-demo"),
+            file: format!(
+                "# Written by `desksync demo`: the built-in {what} simulator (same data set).\n\
+                 source = \"{source}\"\n\
+                 base_url = \"{base_url}\"\n\
+                 account = \"demo\"\n\
+                 username = \"{user}\"\n\
+                 password_file = \"{secret_file}\"\n\n\
+                 [http]\n\
+                 rate_limit_per_minute = {rate}\n"
+            ),
+            secret_file,
+            secret: password.to_string(),
+        }
+    }
+}
+
 /// Every simulated vendor's demo pipeline against the simulator at `base_url`. The first one is
 /// the vendor the bench measures (its simulator enforces a per-key rate limit).
 pub fn demo_pipelines(base_url: &str, cfg: &SimConfig, rate_per_minute: u32) -> Vec<DemoPipeline> {

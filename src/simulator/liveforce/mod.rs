@@ -574,22 +574,14 @@ async fn deal_services(
 
 /// The pipeline the demo writes for this simulator.
 pub fn demo_pipeline(base_url: &str, cfg: &super::SimConfig, rate_per_minute: u32) -> super::DemoPipeline {
-    super::DemoPipeline {
-        name: "liveforce-demo".into(),
-        file: format!(
-            "# Written by `desksync demo`: the built-in Liveforce (Perfex) simulator (same data set).\n\
-             source = \"liveforce\"\n\
-             base_url = \"{base_url}\"\n\
-             account = \"demo\"\n\
-             username = \"{}\"\n\
-             password_file = \"secrets/liveforce.password\"\n\n\
-             [http]\n\
-             rate_limit_per_minute = {rate_per_minute}\n",
-            cfg.lf_user
-        ),
-        secret_file: "secrets/liveforce.password".into(),
-        secret: cfg.lf_password.clone(),
-    }
+    super::DemoPipeline::with_password(
+        "liveforce",
+        "Liveforce (Perfex)",
+        base_url,
+        &cfg.lf_user,
+        &cfg.lf_password,
+        rate_per_minute,
+    )
 }
 
 /// Every 25th ticket (by id) was merged into the one before it.

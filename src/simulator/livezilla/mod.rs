@@ -28,7 +28,7 @@ use md5::Digest;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::world::{Conversation, World};
+use super::world::{Conversation, Message, World};
 
 /// The operator without API permission (LZAV20002), as in the recordings.
 pub const NO_API_USER: &str = "noapi";
@@ -310,24 +310,22 @@ fn tickets_list(state: &Shared, f: &BTreeMap<String, String>) -> Response {
     json_ok(json!({ "Tickets": rows }))
 }
 
+/// A chat's posts (system lines left out) with the name each is shown under.
+fn posts<'a>(data: &'a World, c: &'a Conversation) -> impl Iterator<Item = (String, &'a Message)> + 'a {
+    c.groups.iter().flat_map(|g| g.messages.iter()).filter(|m| m.rtype != "S").map(move |m| {
+        let name = if m.userid == c.owner_id {
+            c.owner_name.clone()
+        } else {
+            data.agents.iter().find(|a| a.id == m.userid).map(|a| a.name.clone()).unwrap_or_else(|| m.userid.clone())
+        };
+        (name, m)
+    })
+}
+
 /// A chat's transcript as `p_output=Plaintext` gives it, times in the server's zone.
 pub fn transcript(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> String {
-    c.groups
-        .iter()
-        .flat_map(|g| g.messages.iter())
-        .filter(|m| m.rtype != "S")
-        .map(|m| {
-            let name = if m.userid == c.owner_id {
-                c.owner_name.clone()
-            } else {
-                data.agents
-                    .iter()
-                    .find(|a| a.id == m.userid)
-                    .map(|a| a.name.clone())
-                    .unwrap_or_else(|| m.userid.clone())
-            };
-            format!("| {} | {name}: {}", m.created.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S"), m.body)
-        })
+    posts(data, c)
+        .map(|(name, m)| format!("| {} | {name}: {}", m.created.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S"), m.body))
         .collect::<Vec<_>>()
         // The server separates posts with CRLF; a post's own line breaks stay bare newlines.
         .join("\r\n")
@@ -336,17 +334,9 @@ pub fn transcript(data: &World, c: &Conversation, tz: chrono_tz::Tz) -> String {
 /// A chat's transcript as `p_output=HTML` gives it: a table per post, its time as
 /// `<!--stime_<unix>-->` (LiveZilla 8.0.1.8's markup).
 pub fn html_transcript(data: &World, c: &Conversation) -> String {
-    c.groups
-        .iter()
-        .flat_map(|g| g.messages.iter())
-        .filter(|m| m.rtype != "S")
-        .map(|m| {
-            let name = if m.userid == c.owner_id {
-                c.owner_name.clone()
-            } else {
-                data.agents.iter().find(|a| a.id == m.userid).map(|a| a.name.clone()).unwrap_or_else(|| m.userid.clone())
-            };
-            let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\n', "<br>");
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\n', "<br>");
+    posts(data, c)
+        .map(|(name, m)| {
             format!(
                 "<table class=\"AP CMT\" data-pn=\"<!--pn-->\">\n    <tr>\n        <td>\n            <div class=\"CMTN\">{}</div>\n            <div>{}</div>\n        </td>\n        <td class=\"CMTD\" rowspan=\"2\" nowrap><!--stime_{}--><!--notifier--></td>\n    </tr>\n</table>",
                 esc(&name),
@@ -453,20 +443,12 @@ fn operators_list(state: &Shared, f: &BTreeMap<String, String>) -> Response {
 
 /// The pipeline the demo writes for this simulator.
 pub fn demo_pipeline(base_url: &str, cfg: &super::SimConfig, rate_per_minute: u32) -> super::DemoPipeline {
-    super::DemoPipeline {
-        name: "livezilla-demo".into(),
-        file: format!(
-            "# Written by `desksync demo`: the built-in LiveZilla simulator (same data set).\n\
-             source = \"livezilla\"\n\
-             base_url = \"{base_url}\"\n\
-             account = \"demo\"\n\
-             username = \"{}\"\n\
-             password_file = \"secrets/livezilla.password\"\n\n\
-             [http]\n\
-             rate_limit_per_minute = {rate_per_minute}\n",
-            cfg.lz_user
-        ),
-        secret_file: "secrets/livezilla.password".into(),
-        secret: cfg.lz_password.clone(),
-    }
+    super::DemoPipeline::with_password(
+        "livezilla",
+        "LiveZilla",
+        base_url,
+        &cfg.lz_user,
+        &cfg.lz_password,
+        rate_per_minute,
+    )
 }

@@ -551,7 +551,7 @@ impl Catalog<'_> {
         let table = Table::Def(spec.table);
         let mut bad = Vec::new();
         let rows = rows_of(table, &records, &Self::context(ctx, spec, Utc::now()), Some(id_key(spec)), &mut bad);
-        shapes::full_refresh(ctx, table, &rows, bad, Deletions::Mark, LoadUnit::default()).await
+        shapes::full_refresh(ctx, table, &rows, bad, Deletions::Mark).await
     }
 
     async fn snapshot(&self, spec: &Spec, ctx: &mut StreamCtx) -> Result<(), SyncError> {

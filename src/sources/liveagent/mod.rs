@@ -418,7 +418,7 @@ impl LiveAgent {
                 None => bad.push(Quarantined::record(rec, None, format!("{list_key} record without a {id_field}"))),
             }
         }
-        shapes::full_refresh(ctx, table, &rows, bad, Deletions::Mark, LoadUnit::default()).await
+        shapes::full_refresh(ctx, table, &rows, bad, Deletions::Mark).await
     }
 
     async fn sync_conversations(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {

@@ -462,7 +462,8 @@ impl Liveforce {
     pub async fn read_list(&self, ctx: &StreamCtx, call: &str, id_key: &str) -> Result<Vec<Value>, SyncError> {
         let path = self.path(call, None);
         let mut pager = PageNumberPager::new(self.settings.per_page, 100_000);
-        let mut out = Vec::new();
+        let mut out: Vec<(String, Value)> = Vec::new();
+        let mut sizes: Vec<usize> = Vec::new();
         while let Some(Request::PageNumber { page, per_page }) = pager.request() {
             ctx.check_shutdown()?;
             let q = [
@@ -470,10 +471,12 @@ impl Liveforce {
                 (self.settings.per_page_param.as_str(), per_page.to_string()),
             ];
             let items = records(&self.get(Some(ctx), &path, &q).await?)?;
-            let keys: Vec<Option<String>> =
-                items.iter().map(|r| Some(code_or_none(r, id_key).unwrap_or_else(|| content_hash(r)))).collect();
+            let keyed: Vec<(String, Value)> =
+                items.into_iter().map(|r| (code_or_none(&r, id_key).unwrap_or_else(|| content_hash(&r)), r)).collect();
+            let keys: Vec<Option<String>> = keyed.iter().map(|(k, _)| Some(k.clone())).collect();
             let step = pager.judge(&keys);
-            out.extend(items); // a page seen again may still hold fresher copies
+            sizes.push(keyed.len());
+            out.extend(keyed); // a page seen again may still hold fresher copies
             if step == Step::Done {
                 break;
             }
@@ -482,9 +485,8 @@ impl Liveforce {
         // other paging parameter names and sent its first page twice. A page of a typical
         // default size is suspicious: ask for one record per page; a server that still sends
         // them all ignores our names, and taking its first page for the list would lose the rest.
-        let first = out.len() / 2;
-        if pager.page == 2
-            && out.len() == 2 * first
+        if let [first, again] = sizes[..]
+            && first == again
             && first < pager.per_page
             && [10, 15, 20, 25, 30, 50, 100].contains(&first)
         {
@@ -503,19 +505,7 @@ impl Liveforce {
             }
         }
         // A record seen twice (it moved while we paged): the later copy is the fresher.
-        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        let mut unique: Vec<Value> = Vec::with_capacity(out.len());
-        for r in out {
-            let key = code_or_none(&r, id_key).unwrap_or_else(|| content_hash(&r));
-            match index.get(&key) {
-                Some(&i) => unique[i] = r,
-                None => {
-                    index.insert(key, unique.len());
-                    unique.push(r);
-                }
-            }
-        }
-        Ok(unique)
+        Ok(normalize::dedup_by(out, |(k, _)| k.clone()).into_iter().map(|(_, r)| r).collect())
     }
 
     pub async fn check(&self) -> Result<String, SyncError> {
@@ -694,7 +684,7 @@ impl Liveforce {
                 .collect();
         let mut seen: HashSet<String> = HashSet::new();
         let mut written: HashSet<String> = HashSet::new();
-        let mut survivors: BTreeMap<String, ()> = BTreeMap::new();
+        let mut survivors: HashSet<String> = HashSet::new();
         let mut last_listing: Vec<TicketRow> = Vec::new();
         for pass in 1..=3 {
             let started = Utc::now();
@@ -727,7 +717,7 @@ impl Liveforce {
                 // A merge changes the merged ticket's row only: the survivor, which now holds
                 // the moved replies, must be read again.
                 if let Some(into) = &t.merged_into {
-                    survivors.insert(into.clone(), ());
+                    survivors.insert(into.clone());
                 }
             }
             last_listing = tickets;
@@ -738,9 +728,7 @@ impl Liveforce {
         }
         let reread: Vec<TicketRow> = last_listing
             .into_iter()
-            .filter(|t| {
-                survivors.contains_key(&t.ticket_id) && t.merged_into.is_none() && !written.contains(&t.ticket_id)
-            })
+            .filter(|t| survivors.contains(&t.ticket_id) && t.merged_into.is_none() && !written.contains(&t.ticket_id))
             .collect();
         if !reread.is_empty() {
             tracing::info!(pipeline = %ctx.pipeline, count = reread.len(), "tickets merged into others: reading the surviving tickets again");

@@ -677,11 +677,11 @@ impl LiveZilla {
         let now = Utc::now();
         let (agents, departments, bad) = parse_operators(&answer, &ctx.account, now)?;
         if stream == "groups" {
-            shapes::full_refresh(ctx, Table::Departments, &departments, bad, Deletions::Mark, LoadUnit::default()).await
+            shapes::full_refresh(ctx, Table::Departments, &departments, bad, Deletions::Mark).await
         } else {
             // Agents are not marked deleted when missing: chats and tickets keep referring to them.
             let t = Table::Def(&tables::AGENTS);
-            shapes::full_refresh(ctx, t, &agents, bad, Deletions::Keep, LoadUnit::default()).await
+            shapes::full_refresh(ctx, t, &agents, bad, Deletions::Keep).await
         }
     }
 
