@@ -223,6 +223,11 @@ pub struct HttpSettings {
     /// bursts that absorb timer lateness, half is margin, so no sliding minute at the vendor
     /// exceeds the limit. Default: `3` (180/min is paced at 174/min, bursts of 2).
     pub rate_headroom_pct: f64,
+    /// The window over which the vendor counts requests (`rate_limit_per_minute` scaled to it is
+    /// the most any such window may hold). Bursts are sized so that no window of this length
+    /// exceeds the limit. Default: `1m`.
+    #[serde(with = "humantime_serde")]
+    pub rate_limit_window: Duration,
     /// Requests in flight at once for this account. Default: `4`.
     pub max_in_flight: usize,
     /// Timeout of one request. Default: `30s`.
@@ -239,11 +244,15 @@ pub struct HttpSettings {
     pub retry_max_wait: Duration,
 }
 
+/// The vendor's counting window unless configured: a sliding minute.
+pub const DEFAULT_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
+
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             rate_limit_per_minute: 180,
             rate_headroom_pct: 3.0,
+            rate_limit_window: DEFAULT_RATE_LIMIT_WINDOW,
             max_in_flight: 4,
             timeout: Duration::from_secs(30),
             max_retries: 6,
@@ -344,6 +353,7 @@ pub fn sample_pipeline(kind: &dyn ConnectorSpec, name: &str) -> String {
         "[http]\n\
          # rate_limit_per_minute = {}       # requests per minute for the account, shared by all its streams\n\
          # rate_headroom_pct = {}             # percent below the limit desksync paces itself\n\
+         # rate_limit_window = \"{}\"          # the window the vendor counts requests over\n\
          # max_in_flight = {}                 # requests in flight at once\n\
          # timeout = \"{}\"                  # of one request\n\
          # max_retries = {}                   # retries of one request on 429, 5xx, timeouts, dropped connections\n\
@@ -351,6 +361,7 @@ pub fn sample_pipeline(kind: &dyn ConnectorSpec, name: &str) -> String {
          # retry_max_wait = \"{}\"            # longest single wait, a vendor's Retry-After included\n\n",
         h.rate_limit_per_minute,
         h.rate_headroom_pct,
+        d(h.rate_limit_window),
         h.max_in_flight,
         d(h.timeout),
         h.max_retries,
@@ -873,6 +884,9 @@ fn validate_pipeline(
     }
     if !(0.0..=50.0).contains(&h.rate_headroom_pct) {
         bad("http.rate_headroom_pct", format!("{} is outside 0..=50", h.rate_headroom_pct));
+    }
+    if h.rate_limit_window < Duration::from_secs(1) {
+        bad("http.rate_limit_window", "must be at least 1s".into());
     }
     if h.max_in_flight == 0 {
         bad("http.max_in_flight", "must be at least 1".into());

@@ -113,8 +113,9 @@ impl std::ops::Sub for CounterSnapshot {
 }
 
 /// The account's pace: a GCRA token bucket (`governor`) at the configured rate less a headroom
-/// `h`, with a burst of `h/2` of that rate. A sliding minute then holds at most
-/// `rate × (1 + h/2)`, below the vendor's limit, while the burst absorbs timer lateness that a
+/// `h`, with a burst of `h/2` of what one counting window (`http.rate_limit_window`, a minute
+/// unless configured) holds. Any such window then holds at most `rate × (1 + h/2)`, below the
+/// vendor's limit, while the burst absorbs timer lateness that a
 /// burst of one would lose for good (at 200 requests/s a 1 ms late wake-up each time costs 17%).
 /// A 429 the pace did not foresee slows it by a quarter — once per episode (429s within
 /// [`EPISODE`] of the last slow-down are the same burst, already answered by the `Retry-After`
@@ -128,6 +129,8 @@ pub struct Throttle {
     ceiling: u32,
     /// Headroom as a fraction.
     headroom: f64,
+    /// The vendor's counting window.
+    window: Duration,
     current: std::sync::Mutex<(u32, Instant)>,
     limiter: std::sync::RwLock<Arc<DefaultDirectRateLimiter>>,
 }
@@ -136,23 +139,27 @@ const RECOVERY_INTERVAL: Duration = Duration::from_secs(5);
 /// 429s this close together are one burst: the pace slows once for them.
 const EPISODE: Duration = Duration::from_secs(5);
 
-fn limiter_at(per_minute: u32, headroom: f64) -> Arc<DefaultDirectRateLimiter> {
-    let burst = ((per_minute as f64) * headroom / 2.0).floor().max(1.0) as u32;
+/// A limiter at `per_minute` whose burst is half the headroom of what one counting `window`
+/// holds: any window then holds at most its share of the rate plus that burst.
+fn limiter_at(per_minute: u32, headroom: f64, window: Duration) -> Arc<DefaultDirectRateLimiter> {
+    let per_window = per_minute as f64 * window.as_secs_f64() / 60.0;
+    let burst = (per_window * headroom / 2.0).floor().max(1.0) as u32;
     let per_minute = NonZeroU32::new(per_minute.max(1)).expect("nonzero");
     let burst = NonZeroU32::new(burst).expect("at least one");
     Arc::new(RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)))
 }
 
 impl Throttle {
-    pub fn new(pipeline: &str, configured_per_minute: u32, headroom_pct: f64) -> Throttle {
+    pub fn new(pipeline: &str, configured_per_minute: u32, headroom_pct: f64, window: Duration) -> Throttle {
         let headroom = headroom_pct / 100.0;
         let ceiling = ((configured_per_minute as f64) * (1.0 - headroom)).floor().max(1.0) as u32;
         Throttle {
             pipeline: pipeline.into(),
             ceiling,
             headroom,
+            window,
             current: std::sync::Mutex::new((ceiling, Instant::now())),
-            limiter: std::sync::RwLock::new(limiter_at(ceiling, headroom)),
+            limiter: std::sync::RwLock::new(limiter_at(ceiling, headroom, window)),
         }
     }
 
@@ -170,7 +177,7 @@ impl Throttle {
         let mut cur = self.current.lock().expect("throttle lock");
         if cur.0 != rate {
             telemetry::rate_adjusted(&self.pipeline, cur.0, rate, reason);
-            *self.limiter.write().expect("throttle lock") = limiter_at(rate, self.headroom);
+            *self.limiter.write().expect("throttle lock") = limiter_at(rate, self.headroom, self.window);
         }
         *cur = (rate, Instant::now());
     }
@@ -237,7 +244,12 @@ impl HttpClient {
             auth,
             pipeline: pipeline.into(),
             settings: settings.clone(),
-            throttle: Arc::new(Throttle::new(pipeline, settings.rate_limit_per_minute, settings.rate_headroom_pct)),
+            throttle: Arc::new(Throttle::new(
+                pipeline,
+                settings.rate_limit_per_minute,
+                settings.rate_headroom_pct,
+                settings.rate_limit_window,
+            )),
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
             paused_until: Arc::new(Mutex::new(None)),
             decoder,
@@ -568,7 +580,7 @@ mod tests {
 
     #[test]
     fn a_burst_of_429s_slows_the_pace_once_and_never_to_a_crawl() {
-        let t = Throttle::new("p", 1000, 3.0);
+        let t = Throttle::new("p", 1000, 3.0, Duration::from_secs(60));
         let ceiling = t.current_per_minute();
         assert_eq!(ceiling, 970);
         for _ in 0..50 {

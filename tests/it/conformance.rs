@@ -53,6 +53,14 @@ impl Vendor {
 
     /// Assert that the warehouse equals the simulator's truth for this vendor.
     fn assert_exact(self, env: &Env) {
+        use crate::truth::*;
+        let (tickets, messages, filter) = env.sim.with_data(|d| match self {
+            Vendor::LiveAgent => (liveagent_tickets(d), liveagent_messages(d), ""),
+            Vendor::LiveZilla => (livezilla_tickets(d), livezilla_messages(d), "AND ticket_id NOT LIKE 'chat-%'"),
+            Vendor::Liveforce => (liveforce_tickets(d), liveforce_messages(d), ""),
+        });
+        assert_rows_equal(&format!("{self:?} tickets"), &db_tickets(env, self.source(), filter), &tickets);
+        assert_rows_equal(&format!("{self:?} messages"), &db_messages(env, self.source(), filter), &messages);
         match self {
             Vendor::LiveAgent => assert_equals_truth(env),
             Vendor::LiveZilla => assert_eq!(crate::livezilla::db(env), crate::livezilla::truth(env), "{self:?}"),
@@ -305,6 +313,36 @@ async fn an_account_zone_with_dst_and_a_different_filter_zone_are_exact() {
         env.sim.with_data(|d| d.apply(&Mutation { new_messages: 4, ..Default::default() }, chrono::Utc::now()));
         let s = env.run().await;
         assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
+        v.assert_exact(&env);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_rate_limit_known_no_request_is_refused() {
+    use desksync::simulator::RateLimit;
+    // The vendor allows 20 requests in any 2 s (600 a minute) and the pipeline is told so: it
+    // paces itself under the limit and the vendor never answers 429. (How much of the quota a
+    // run uses is a speed figure: `desksync bench --rate-limit` prints it.)
+    for v in VENDORS {
+        let sim = SimConfig {
+            rate_limit: Some(RateLimit { requests: 20, window: std::time::Duration::from_secs(2) }),
+            ..v.sim(25)
+        };
+        let tables =
+            HTTP.replace("rate_limit_per_minute = 600000", "rate_limit_per_minute = 600\nrate_limit_window = \"2s\"");
+        let env = match v {
+            Vendor::LiveAgent => Env::new(sim, "", &tables).await,
+            Vendor::LiveZilla => Env::livezilla(sim, None, "", &tables).await,
+            Vendor::Liveforce => {
+                Env::liveforce(sim, None, "", &format!("{tables}\n[liveforce]\nper_page = 25\n")).await
+            }
+        };
+        let s = env.run().await;
+        assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
+        let refused = env.sim.stats().get("rate_limited_429").copied().unwrap_or(0);
+        assert_eq!(refused, 0, "{v:?}: requests refused with 429: {s:?}");
+        let share = s.requests as f64 / s.elapsed.as_secs_f64() / 10.0;
+        eprintln!("{v:?}: {} requests in {:.1?}, {:.0}% of the limit", s.requests, s.elapsed, share * 100.0);
         v.assert_exact(&env);
     }
 }

@@ -18,4 +18,5 @@ mod livezilla;
 mod locking;
 mod schema;
 mod serve;
+mod truth;
 mod views;

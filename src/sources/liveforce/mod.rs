@@ -378,7 +378,13 @@ pub fn message_rows(
                 ticket_id: ticket_id.to_string(),
                 message_id: message_id.clone(),
                 group_id: None,
-                author_id: staff.clone().or_else(|| someone(m, "contactid")).or_else(|| code_or_none(m, "email")),
+                // The opening message is the ticket row: without a contact its sender is the
+                // ticket's `ticket_email` (the row's `email` is the missing contact's).
+                author_id: staff
+                    .clone()
+                    .or_else(|| someone(m, "contactid"))
+                    .or_else(|| code_or_none(m, "email"))
+                    .or_else(|| code_or_none(m, "ticket_email")),
                 author_type: if staff.is_some() { "agent" } else { "customer" },
                 kind: "message",
                 type_raw: None,
@@ -776,6 +782,10 @@ impl Liveforce {
                 t.messages_out = Some(rows.iter().filter(|m| m.author_type == "agent").count() as i32);
                 messages.extend(rows);
                 bad.extend(q);
+            }
+            for t in tickets.iter_mut().filter(|t| t.merged_into.is_some()) {
+                // Its messages are the survivor's now (and its stored copies are dropped below).
+                (t.messages_in, t.messages_out) = (Some(0), Some(0));
             }
             for (id, reason) in read.failed {
                 // Kept with a NULL hash: the next run reads it again.
