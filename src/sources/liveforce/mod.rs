@@ -692,6 +692,12 @@ impl Liveforce {
         let mut written: HashSet<String> = HashSet::new();
         let mut survivors: HashSet<String> = HashSet::new();
         let mut last_listing: Vec<TicketRow> = Vec::new();
+        // `lastreply` has whole seconds: a reply in the same second as the last run's listing
+        // leaves the row as it was. Tickets replied to within the lookback before the last
+        // run are read again whatever their row says.
+        let recent = ctx.state.cursor.map_or(DateTime::<Utc>::MIN_UTC, |c| {
+            c - Duration::from_std(ctx.sync.lookback).unwrap_or(Duration::seconds(600))
+        });
         for pass in 1..=3 {
             let started = Utc::now();
             let listed = self.read_list(ctx, "tickets", "ticketid").await?;
@@ -709,10 +715,10 @@ impl Liveforce {
             seen.extend(unique);
             let mut changed = Vec::new();
             for chunk in tickets.chunks(ctx.sync.batch_size.max(1)) {
-                changed.extend(self.load_tickets(ctx, chunk.to_vec(), std::mem::take(&mut bad), false).await?);
+                changed.extend(self.load_tickets(ctx, chunk.to_vec(), std::mem::take(&mut bad), Some(recent)).await?);
             }
             if !bad.is_empty() {
-                self.load_tickets(ctx, Vec::new(), bad, false).await?;
+                self.load_tickets(ctx, Vec::new(), bad, Some(recent)).await?;
             }
             // A ticket changed and replied to after this listing began (a minute of clock skew
             // allowed) moved to the end of the list while we paged, shifting the others one
@@ -738,7 +744,7 @@ impl Liveforce {
             .collect();
         if !reread.is_empty() {
             tracing::info!(pipeline = %ctx.pipeline, count = reread.len(), "tickets merged into others: reading the surviving tickets again");
-            self.load_tickets(ctx, reread, Vec::new(), true).await?;
+            self.load_tickets(ctx, reread, Vec::new(), None).await?;
         }
         // Tickets the vendor no longer lists are marked deleted.
         let state = StreamState { version: 1, cursor: Some(Utc::now()), ..ctx.state.clone() };
@@ -747,19 +753,29 @@ impl Liveforce {
         ctx.commit(unit).await
     }
 
-    /// Write the changed tickets of a batch, with the messages of those not merged.
-    /// `force`: write them (and read their details) even if unchanged. Returns the tickets
-    /// written.
+    /// Write the changed tickets of a batch, with the messages of those not merged: those
+    /// whose row changed, and those replied to since `recent`. `recent` `None`: all of them
+    /// (and read their details) even if unchanged. Returns the tickets whose row changed (or
+    /// all, with `recent` `None`).
     async fn load_tickets(
         &self,
         ctx: &mut StreamCtx,
         mut tickets: Vec<TicketRow>,
         mut bad: Vec<Quarantined>,
-        force: bool,
+        recent: Option<DateTime<Utc>>,
     ) -> Result<Vec<TicketRow>, SyncError> {
-        if !force {
+        let mut row_changed: Option<Vec<String>> = None;
+        if let Some(since) = recent {
+            let fresh: Vec<TicketRow> =
+                tickets.iter().filter(|t| t.updated_at.is_some_and(|u| u >= since)).cloned().collect();
             ctx.retain_changed(Table::Tickets, &mut tickets, |t| (Some(t.ticket_id.clone()), t.content_hash.clone()))
                 .await?;
+            row_changed = Some(tickets.iter().map(|t| t.ticket_id.clone()).collect());
+            for t in fresh {
+                if !tickets.iter().any(|x| x.ticket_id == t.ticket_id) {
+                    tickets.push(t);
+                }
+            }
         }
         // A merged ticket's replies moved to the ticket it was merged into: its stored copies go.
         let merged: Vec<String> =
@@ -810,6 +826,9 @@ impl Liveforce {
             ..Default::default()
         })
         .await?;
+        if let Some(ids) = row_changed {
+            tickets.retain(|t| ids.contains(&t.ticket_id));
+        }
         Ok(tickets)
     }
 }
