@@ -1179,9 +1179,10 @@ async fn bench(
         outln!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
     }
     outln!(
-        "{:<12} {:>9} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}",
+        "{:<12} {:>9} {:>7} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}",
         "phase",
         "wall s",
+        "cpu s",
         "rows",
         "rows/s",
         "requests",
@@ -1190,11 +1191,15 @@ async fn bench(
         "429s",
         "% of limit"
     );
+    bench.record().await?;
     let full = match burst_429 {
         Some(n) => bench.phase_with_burst("full", std::time::Duration::from_secs(5), n).await?,
         None => bench.phase("full").await?,
     };
     report(&full);
+    // The same requests again, bodies discarded: how close to the wire the full sync is.
+    let floor = bench.floor("fetch floor").await?;
+    report(&floor);
     if let Some(n) = burst_429 {
         match full.recovered_after_secs {
             Some(s) => {
@@ -1209,15 +1214,49 @@ async fn bench(
     bench.change(changed).await?;
     let inc = bench.phase(&format!("incr {changed_pct}%")).await?;
     report(&inc);
+    if rate_limit.is_none() {
+        let cpu_per_request = |f: &desksync::app::bench::Figures| {
+            f.cpu_secs.map(|c| c * 1000.0 / f.requests.max(1) as f64).unwrap_or(f64::NAN)
+        };
+        outln!(
+            "\nfull sync: {:.2}× the fetch floor's wall time; {:.3} ms CPU per request ({:.3} beyond the floor's)",
+            full.wall_secs / floor.wall_secs,
+            cpu_per_request(&full),
+            cpu_per_request(&full) - cpu_per_request(&floor),
+        );
+        let per_request_ms = 1000.0 * floor.wall_secs * p_in_flight(&bench) / floor.requests.max(1) as f64;
+        let one: Vec<String> = inc.one_request_streams.iter().map(|(s, ms)| format!("{s} {ms} ms")).collect();
+        outln!(
+            "one-request streams (incremental run): {}; a floor request takes {per_request_ms:.1} ms",
+            if one.is_empty() { "none".to_string() } else { one.join(", ") }
+        );
+        outln!(
+            "incremental: {:.1}% of the full sync's requests, {:.1}% of its wall time",
+            100.0 * inc.requests as f64 / full.requests.max(1) as f64,
+            100.0 * inc.wall_secs / full.wall_secs
+        );
+    }
+    outln!("\nwhere the time went (seconds, summed over concurrent tasks):");
+    let names: Vec<&str> = full.work.iter().map(|(w, _)| w.name()).collect();
+    outln!("{:<12} {}", "phase", names.iter().map(|n| format!("{n:>13}")).collect::<String>());
+    for f in [&full, &floor, &inc] {
+        outln!("{:<12} {}", f.phase, f.work.iter().map(|(_, s)| format!("{s:>13.2}")).collect::<String>());
+    }
     Ok(if full.succeeded && inc.succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Requests the measured pipeline keeps in flight (the floor's concurrency).
+fn p_in_flight(bench: &desksync::app::bench::Bench) -> f64 {
+    bench.max_in_flight() as f64
 }
 
 fn report(f: &desksync::app::bench::Figures) {
     let secs = f.wall_secs;
     outln!(
-        "{:<12} {:>9.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1} {:>6} {:>10}",
+        "{:<12} {:>9.2} {:>7.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1} {:>6} {:>10}",
         f.phase,
         secs,
+        f.cpu_secs.unwrap_or(f64::NAN),
         f.rows,
         f.rows as f64 / secs,
         f.requests,

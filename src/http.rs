@@ -414,6 +414,7 @@ impl HttpClient {
             req = req.basic_auth(user, Some(password.expose()));
         }
         let plain = |error: HttpError| AttemptError { error, retry_after: None };
+        let wire = telemetry::work::start(telemetry::work::Work::Http);
         let resp = req.send().await.map_err(|e| plain(transport_error(e, shown, self.settings.timeout)))?;
         let status = resp.status().as_u16();
         let retry_after = parse_retry_after(resp.headers());
@@ -424,6 +425,7 @@ impl HttpClient {
             .unwrap_or("no content type")
             .to_string();
         let body = resp.bytes().await.map_err(|e| plain(transport_error(e, shown, self.settings.timeout)))?;
+        drop(wire);
         if status == 429 {
             self.throttle.on_throttled();
             bump(&self.counters, |c| &c.throttled);
@@ -437,9 +439,11 @@ impl HttpClient {
         }
         if (200..300).contains(&status) {
             self.throttle.on_success();
+            let decoding = telemetry::work::start(telemetry::work::Work::Json);
             if let Ok(v) = serde_json::from_slice::<Value>(&body) {
                 return Ok(v);
             }
+            drop(decoding);
             if let Some(v) = json_after_notice(&body) {
                 tracing::warn!(pipeline = %self.pipeline, url = %shown, "the answer began with text before its JSON (a server notice); read the JSON after it");
                 return Ok(v);

@@ -234,3 +234,71 @@ pub fn run_finished(pipeline: &str, run_id: &str, status: &str, rows: u64, reque
 pub fn lake_written(table: &str, partitions: usize, rows: u64) {
     tracing::info!(table, partitions, rows, "lake partitions rewritten");
 }
+
+/// Where the time of this process goes, summed over every task (so concurrent work adds up to
+/// more than the wall time): what `desksync bench` prints as its breakdown, to show the next
+/// bottleneck. Each figure is a handful of relaxed atomic adds per request or batch.
+pub mod work {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Instant;
+
+    /// One kind of work.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Work {
+        /// Sending a request and receiving its body.
+        Http,
+        /// Decoding JSON bodies.
+        Json,
+        /// Building Arrow batches from normalized rows.
+        Arrow,
+        /// DuckDB: staging, upserting and the statements of a load, before its COMMIT.
+        Load,
+        /// DuckDB: COMMIT of loads.
+        Commit,
+        /// Writing the lake.
+        Lake,
+        /// Publishing the analysts' snapshot.
+        Publish,
+    }
+
+    pub const ALL: [Work; 7] =
+        [Work::Http, Work::Json, Work::Arrow, Work::Load, Work::Commit, Work::Lake, Work::Publish];
+
+    static NANOS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+
+    impl Work {
+        pub fn name(self) -> &'static str {
+            match self {
+                Work::Http => "http",
+                Work::Json => "json",
+                Work::Arrow => "arrow",
+                Work::Load => "duckdb load",
+                Work::Commit => "duckdb commit",
+                Work::Lake => "lake",
+                Work::Publish => "publish",
+            }
+        }
+    }
+
+    /// Counts the time until it is dropped as `Work`.
+    pub struct Timer(Work, Instant);
+
+    pub fn start(w: Work) -> Timer {
+        Timer(w, Instant::now())
+    }
+
+    impl Drop for Timer {
+        fn drop(&mut self) {
+            NANOS[self.0 as usize].fetch_add(self.1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Seconds spent on each kind of work since the last [`reset`].
+    pub fn seconds() -> Vec<(Work, f64)> {
+        ALL.iter().map(|w| (*w, NANOS[*w as usize].load(Ordering::Relaxed) as f64 / 1e9)).collect()
+    }
+
+    pub fn reset() {
+        NANOS.iter().for_each(|n| n.store(0, Ordering::Relaxed));
+    }
+}

@@ -208,6 +208,8 @@ pub async fn run(
 ) -> Result<Summary, WarehouseError> {
     let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
     warehouse.migrate().await?;
+    // One writer connection for the whole backfill (dropped on the early returns).
+    let hold = warehouse.hold().await?;
     let source = Source::new(p, sources::http_client(p));
     if let Err(e) = source.preflight().await {
         if shutdown.is_cancelled() {
@@ -304,6 +306,9 @@ pub async fn run(
     let changed = summary.rows > 0 || summary.windows_loaded > 0 || !summary.failed.is_empty();
     if let Some(e) = after_load(config, &warehouse, &p.name, &run_id, changed).await {
         summary.failed.push(e);
+    }
+    if let Err(e) = hold.release().await {
+        tracing::warn!(pipeline = %p.name, "closing the warehouse: {e}");
     }
     Ok(summary)
 }

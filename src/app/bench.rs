@@ -1,7 +1,11 @@
 //! `desksync bench`: a full run and an incremental run of the first registered vendor against
 //! the simulator in a separate process (so its work is not counted as ours), with what each
-//! phase measured: wall time, rows, requests, peak resident memory, 429s and the share of the
-//! rate limit used.
+//! phase measured: wall time, CPU time, rows, requests, peak resident memory, 429s, the share of
+//! the rate limit used, and where the time went ([`crate::telemetry::work`]).
+//!
+//! The floor: the simulator records the requests of the full run, and the same HTTP stack
+//! (reqwest, the pipeline's `max_in_flight`) fetches exactly those URLs again and discards the
+//! bodies. The full run's ratio to that floor is how far from the wire desksync is.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -29,6 +33,12 @@ pub struct Figures {
     /// Requests per minute as a percentage of the configured limit.
     pub pct_of_limit: Option<f64>,
     pub succeeded: bool,
+    /// CPU seconds this process spent in the phase (user + system).
+    pub cpu_secs: Option<f64>,
+    /// Summed time per kind of work in the phase.
+    pub work: Vec<(crate::telemetry::work::Work, f64)>,
+    /// Streams that made one request, with their wall time in ms (request included).
+    pub one_request_streams: Vec<(String, u64)>,
     /// With a 429 burst: seconds from the burst until the pace over the trailing 10 s was back
     /// at 90% of the limit (`None`: it never was within the phase).
     pub recovered_after_secs: Option<f64>,
@@ -46,9 +56,37 @@ impl Figures {
             throttled: s.streams.iter().map(|x| x.throttled).sum(),
             pct_of_limit: rate_limit.map(|r| 100.0 * (s.requests as f64 / secs * 60.0) / r as f64),
             succeeded: s.status == RunStatus::Succeeded,
+            cpu_secs: None,
+            work: crate::telemetry::work::seconds(),
+            one_request_streams: s
+                .streams
+                .iter()
+                .filter(|x| x.requests == 1)
+                .map(|x| (x.stream.clone(), x.elapsed_ms))
+                .collect(),
             recovered_after_secs: None,
         }
     }
+}
+
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat` (Linux).
+fn cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Start measuring a phase: the peak-RSS mark, the work counters and the CPU clock.
+fn begin() -> Option<f64> {
+    reset_peak_rss();
+    crate::telemetry::work::reset();
+    cpu_secs()
+}
+
+fn since(cpu0: Option<f64>) -> Option<f64> {
+    Some(cpu_secs()? - cpu0?)
 }
 
 /// Peak resident set size of this process (VmHWM), in MiB.
@@ -128,17 +166,87 @@ impl Bench {
 
     /// Run the measured pipeline once as phase `phase`.
     pub async fn phase(&self, phase: &str) -> Result<Figures, AppError> {
-        reset_peak_rss();
+        let cpu0 = begin();
         let p = &self.config.pipelines[0];
         let summary = run_pipeline(&self.config, p, CancellationToken::new()).await?;
-        Ok(Figures::of(phase, &summary, self.rate_limit))
+        let mut f = Figures::of(phase, &summary, self.rate_limit);
+        f.cpu_secs = since(cpu0);
+        Ok(f)
+    }
+
+    /// Requests the measured pipeline keeps in flight (and the floor with it).
+    pub fn max_in_flight(&self) -> usize {
+        self.config.pipelines[0].http.max_in_flight.max(1)
+    }
+
+    fn sim_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Have the simulator record the requests it serves from now on (for [`Bench::floor`]).
+    pub async fn record(&self) -> Result<(), AppError> {
+        let refused = |e: reqwest::Error| AppError::Refused(format!("asking the simulator to record: {e}"));
+        reqwest::Client::new().post(self.sim_url("/_sim/log")).send().await.map_err(refused)?;
+        Ok(())
+    }
+
+    /// The floor: fetch every request recorded since [`Bench::record`] again, with the same
+    /// HTTP stack at the pipeline's concurrency, reading and discarding each body.
+    pub async fn floor(&self, phase: &str) -> Result<Figures, AppError> {
+        use futures::StreamExt;
+        let refused = |e: reqwest::Error| AppError::Refused(format!("reading the simulator's log: {e}"));
+        let uris: Vec<String> = reqwest::Client::new()
+            .get(self.sim_url("/_sim/log"))
+            .send()
+            .await
+            .map_err(refused)?
+            .json()
+            .await
+            .map_err(refused)?;
+        let p = &self.config.pipelines[0];
+        let client = reqwest::Client::builder()
+            .timeout(p.http.timeout)
+            .build()
+            .map_err(|e| AppError::Refused(format!("building the HTTP client: {e}")))?;
+        let cpu0 = begin();
+        let started = std::time::Instant::now();
+        let failed = futures::stream::iter(uris.iter())
+            .map(|u| {
+                let req = client.get(self.sim_url(u));
+                async move {
+                    let _wire = crate::telemetry::work::start(crate::telemetry::work::Work::Http);
+                    match req.send().await {
+                        Ok(r) => r.bytes().await.is_err(),
+                        Err(_) => true,
+                    }
+                }
+            })
+            .buffer_unordered(self.max_in_flight())
+            .filter(|failed| std::future::ready(*failed))
+            .count()
+            .await;
+        let wall = started.elapsed().as_secs_f64().max(1e-9);
+        Ok(Figures {
+            phase: phase.to_string(),
+            wall_secs: wall,
+            rows: 0,
+            requests: uris.len() as u64,
+            peak_rss_mib: peak_rss_mib(),
+            throttled: 0,
+            pct_of_limit: None,
+            succeeded: failed == 0,
+            cpu_secs: since(cpu0),
+            work: crate::telemetry::work::seconds(),
+            one_request_streams: Vec::new(),
+            recovered_after_secs: None,
+        })
     }
 
     /// Run the measured pipeline once as phase `phase`, and `after` into it make the simulator
     /// answer the next `n` requests with 429 (`Retry-After: 1`): an unexpected burst. The
     /// figures say how soon the pace was back at 90% of the limit.
     pub async fn phase_with_burst(&self, phase: &str, after: Duration, n: u32) -> Result<Figures, AppError> {
-        reset_peak_rss();
+        let cpu0 = begin();
         let p = &self.config.pipelines[0];
         let progress = std::sync::Arc::new(crate::app::run::RunProgress::default());
         let done = CancellationToken::new();
@@ -166,6 +274,7 @@ impl Bench {
         done.cancel();
         let (samples, burst_at) = sampler.await.unwrap_or_default();
         let mut figures = Figures::of(phase, &summary?, self.rate_limit);
+        figures.cpu_secs = since(cpu0);
         if let (Some(limit), Some(b)) = (self.rate_limit, burst_at) {
             let per_sec = limit as f64 / 60.0;
             // The first moment after the burst whose trailing 10 s ran at 90% of the limit.

@@ -115,6 +115,7 @@ pub async fn export_lake(config: &Config, warehouse: &Warehouse, pipeline: &str,
     if !config.settings.lake.enabled {
         return None;
     }
+    let _lake = crate::telemetry::work::start(crate::telemetry::work::Work::Lake);
     match lake::export_dirty(warehouse, &config.lake_path, config.settings.lake.row_group_rows, run_id).await {
         Ok(_) => None,
         Err(e) => {
@@ -130,6 +131,7 @@ pub async fn publish_snapshot(config: &Config, warehouse: &Warehouse, pipeline: 
     if !changed && target.exists() {
         return None;
     }
+    let _publish = crate::telemetry::work::start(crate::telemetry::work::Work::Publish);
     match warehouse.publish(target).await {
         Ok(bytes) => {
             tracing::info!(pipeline, path = %target.display(), bytes, "analytics snapshot published");
@@ -181,6 +183,8 @@ pub async fn run_pipeline_observed(
     let started = Instant::now();
     let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
     warehouse.migrate().await?;
+    // One writer connection for the whole run: every stream commits through it.
+    let hold = warehouse.hold().await?;
     let run_id = uuid::Uuid::now_v7().to_string();
     warehouse.start_run(&run_id, &p.name).await?;
     tracing::info!(pipeline = %p.name, run_id, "run started");
@@ -360,6 +364,10 @@ pub async fn run_pipeline_observed(
             None => e,
         });
         warehouse.finish_run(&run_id, status.as_str(), rows, requests, streams_json, run_error.clone()).await?;
+    }
+    if let Err(e) = hold.release().await {
+        // Everything is committed; only the final checkpoint failed (DuckDB replays the WAL).
+        tracing::warn!(pipeline = %p.name, "closing the warehouse: {e}");
     }
     telemetry::run_finished(&p.name, &run_id, status.as_str(), rows, requests, started.elapsed());
     Ok(RunSummary {

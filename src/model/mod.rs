@@ -245,6 +245,7 @@ impl Table {
 
 /// Serialize row structs into one Arrow batch of `table`'s schema.
 pub fn to_batch<R: Serialize>(table: Table, rows: &[R]) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let _arrow = crate::telemetry::work::start(crate::telemetry::work::Work::Arrow);
     let schema = table.schema();
     let mut decoder =
         arrow::json::ReaderBuilder::new(schema.clone()).with_batch_size(rows.len().max(1)).build_decoder()?;

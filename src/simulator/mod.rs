@@ -10,6 +10,8 @@
 //!   with a PHP notice before the JSON, or a 404 instead of its normal response.
 //!   [`Simulator::fault_mix`] gives a share of all requests a random fault of the kinds given.
 //! * `GET /_sim/stats` (and [`Simulator::stats`]) counts requests by endpoint.
+//! * `POST /_sim/log` records the path and query of every GET served until `GET /_sim/log`
+//!   returns them (the bench replays a run's requests as its fetch floor).
 //! * [`SimConfig::rate_limit`] enforces a per-API-key limit over a sliding window (a minute
 //!   for LiveAgent), answering 429 with `Retry-After` past it, as a vendor would.
 //!
@@ -285,6 +287,9 @@ pub struct SimState {
     stats: Mutex<BTreeMap<String, u64>>,
     /// Request times per API key in the last 60 s, for the rate limit.
     windows: Mutex<BTreeMap<String, VecDeque<std::time::Instant>>>,
+    /// When recording (`POST /_sim/log`): the path and query of every GET served, in order
+    /// (the bench replays them as its fetch floor).
+    log: Mutex<Option<Vec<String>>>,
 }
 
 pub type Shared = Arc<SimState>;
@@ -349,6 +354,7 @@ impl Simulator {
             mix: Mutex::new(None),
             stats: Mutex::new(BTreeMap::new()),
             windows: Mutex::new(BTreeMap::new()),
+            log: Mutex::new(None),
         });
         let app = Router::new()
             .merge(liveagent::router())
@@ -358,6 +364,7 @@ impl Simulator {
             .route("/_sim/faults", post(post_faults))
             .route("/_sim/mutate", post(post_mutate))
             .route("/_sim/stats", get(get_stats))
+            .route("/_sim/log", post(start_log).get(take_log))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
@@ -425,10 +432,27 @@ impl Drop for Simulator {
     }
 }
 
+/// `POST /_sim/log`: start recording the GETs served (from empty).
+async fn start_log(State(state): State<Shared>) -> StatusCode {
+    *state.log.lock().expect("log lock") = Some(Vec::new());
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /_sim/log`: what was recorded since `POST /_sim/log` (JSON list of path?query), and
+/// stop recording.
+async fn take_log(State(state): State<Shared>) -> axum::Json<Vec<String>> {
+    axum::Json(state.log.lock().expect("log lock").take().unwrap_or_default())
+}
+
 async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/_sim") {
         return next.run(req).await;
+    }
+    if req.method() == axum::http::Method::GET
+        && let Some(log) = state.log.lock().expect("log lock").as_mut()
+    {
+        log.push(req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default());
     }
     let key =
         req.uri().query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("apikey=")).unwrap_or("").to_string();

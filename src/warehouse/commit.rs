@@ -12,6 +12,7 @@ use super::{Warehouse, quote};
 use crate::error::{DuckDbContext, WarehouseError};
 use crate::model::{Partition, Quarantined, Table};
 use crate::state::StreamState;
+use crate::telemetry;
 
 /// Everything one transaction writes for a stream.
 #[derive(Default)]
@@ -243,18 +244,26 @@ fn returning(tx: &duckdb::Transaction<'_>, sql: &str, args: impl duckdb::Params)
 /// Record the lake partitions of touched rows for the next export.
 fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Touched) -> Result<(), WarehouseError> {
     let parts: std::collections::BTreeSet<(String, String, String)> = touched.into_iter().collect();
-    for (source, account, part) in parts {
-        tx.execute(
-            "INSERT INTO _desksync_lake_dirty VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            params![table, source, account, part],
-        )
-        .ctx(format!("recording lake partitions of {table}"))?;
+    if parts.is_empty() {
+        return Ok(());
     }
+    tx.execute("INSERT INTO _desksync_publish_dirty VALUES (?) ON CONFLICT DO NOTHING", params![table])
+        .ctx(format!("recording {table} for the next publish"))?;
+    // One statement for all partitions: each statement costs DuckDB a few milliseconds.
+    let values: Vec<String> = parts
+        .iter()
+        .map(|(source, account, part)| {
+            format!("({}, {}, {}, {})", quote(table), quote(source), quote(account), quote(part))
+        })
+        .collect();
+    tx.execute_batch(&format!("INSERT INTO _desksync_lake_dirty VALUES {} ON CONFLICT DO NOTHING", values.join(", ")))
+        .ctx(format!("recording lake partitions of {table}"))?;
     Ok(())
 }
 
 fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
     let mut stats = LoadStats::default();
+    let loading = telemetry::work::start(telemetry::work::Work::Load);
     let tx = c.transaction().ctx("starting the load transaction")?;
     for r in &unit.replace {
         if r.values.is_empty() {
@@ -288,7 +297,10 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         let stage = format!("_stage_{name}");
         let pk = table.primary_key();
         let pk_list = pk.join(", ");
-        tx.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {name} LIMIT 0"))
+        // One staging table per table and connection, emptied after each use: creating and
+        // dropping it per batch is two catalog changes per commit. (A run holds its connection,
+        // so its commits reuse them.)
+        tx.execute_batch(&format!("CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT * FROM {name} LIMIT 0"))
             .ctx(format!("staging {name}"))?;
         if batch.num_rows() > 0 {
             let mut app = tx.appender_to_catalog_and_db(&stage, "temp", "main").ctx(format!("appending to {stage}"))?;
@@ -305,6 +317,14 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         let mut where_changed = format!("{name}.content_hash IS DISTINCT FROM excluded.content_hash");
         if has_deleted_at {
             where_changed.push_str(&format!(" OR {name}.deleted_at IS DISTINCT FROM excluded.deleted_at"));
+        }
+        // Counts a connector computes from child records (Liveforce's from the ticket's
+        // replies) are not in the record's own hash: a re-read that finds a new reply updates
+        // them although the record is the same.
+        if *table == Table::Tickets {
+            for col in ["messages_in", "messages_out"] {
+                where_changed.push_str(&format!(" OR {name}.{col} IS DISTINCT FROM excluded.{col}"));
+            }
         }
         // The conflict check goes through the primary-key index, and RETURNING yields exactly
         // the rows inserted or changed: no scan of the (growing) table per batch.
@@ -340,7 +360,7 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
             stats.rows_written += touched.len() as u64;
             mark_dirty(&tx, name, touched)?;
         }
-        tx.execute_batch(&format!("DROP TABLE {stage}")).ctx(format!("dropping {stage}"))?;
+        tx.execute_batch(&format!("DELETE FROM {stage}")).ctx(format!("emptying {stage}"))?;
     }
     if let Some(table) = unit.mark_missing {
         let name = table.name();
@@ -370,15 +390,28 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         stats.rows_written += touched.len() as u64;
         mark_dirty(&tx, table, touched)?;
     }
-    for w in &unit.windows {
-        tx.execute(
-            "INSERT INTO _desksync_windows
-               VALUES (?, ?, 'report', ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 'done', ?, NULL, 1, NULL, now())
+    if !unit.windows.is_empty() {
+        // One statement for all of a unit's windows (a month of report days is 31).
+        let (p, s) = (quote(&unit.pipeline), quote(&unit.stream));
+        let values: Vec<String> = unit
+            .windows
+            .iter()
+            .map(|w| {
+                format!(
+                    "({p}, {s}, 'report', {}::TIMESTAMPTZ, {}::TIMESTAMPTZ, 'done', {}, NULL, 1, NULL, now())",
+                    quote(&w.start.to_rfc3339()),
+                    quote(&w.end.to_rfc3339()),
+                    w.rows
+                )
+            })
+            .collect();
+        tx.execute_batch(&format!(
+            "INSERT INTO _desksync_windows VALUES {}
              ON CONFLICT (pipeline, stream, kind, window_start) DO UPDATE SET window_end = excluded.window_end,
                status = 'done', rows = excluded.rows, attempts = _desksync_windows.attempts + 1,
                updated_at = excluded.updated_at",
-            params![unit.pipeline, unit.stream, w.start.to_rfc3339(), w.end.to_rfc3339(), w.rows],
-        )
+            values.join(", ")
+        ))
         .ctx("recording report windows")?;
     }
     // The same record failing the same way again (every run, until the vendor fixes it) is
@@ -414,9 +447,10 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         eprintln!("desksync: DESKSYNC_FAILPOINT reached before COMMIT; aborting the process");
         std::process::abort();
     }
+    drop(loading);
+    let _committing = telemetry::work::start(telemetry::work::Work::Commit);
     tx.commit().ctx("committing the load")?;
-    // Fold the WAL into the database file now: the file is reopened for every operation, and
-    // each open would otherwise replay a WAL of up to DuckDB's 16 MB checkpoint threshold.
-    c.execute_batch("CHECKPOINT").ctx("checkpointing the warehouse")?;
+    // No checkpoint here: a run holds its connection, DuckDB checkpoints at its WAL threshold,
+    // and the hold checkpoints once when the run lets go.
     Ok(stats)
 }

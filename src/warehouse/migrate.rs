@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "004_liveforce.sql", include_str!("../../schema/004_liveforce.sql")),
     (5, "005_views.sql", include_str!("../../schema/005_views.sql")),
     (6, "006_views.sql", include_str!("../../schema/006_views.sql")),
+    (7, "007_publish.sql", include_str!("../../schema/007_publish.sql")),
 ];
 
 impl Warehouse {

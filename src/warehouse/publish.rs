@@ -2,12 +2,18 @@
 
 use std::path::Path;
 
+use duckdb::Connection;
+
 use super::Warehouse;
 use crate::error::{DuckDbContext, WarehouseError};
 
 impl Warehouse {
-    /// Publish a consistent copy of the warehouse at `target`: copied inside one DuckDB
-    /// transaction into a temporary file beside it, synced, then renamed over the old copy.
+    /// Publish a consistent copy of the warehouse at `target`: written into a temporary file
+    /// beside it, synced, then renamed over the old copy. The first publish (or one after a
+    /// schema change) copies the whole warehouse; later ones copy the published file and
+    /// re-copy only the tables changed since (`_desksync_publish_dirty`, kept by every load in
+    /// its own transaction) and the bookkeeping tables, so a run that changed little costs
+    /// little more than a file copy.
     /// Readers holding the old copy open keep reading it (the rename does not touch their open
     /// file); the next open sees the new one. Returns the bytes published.
     pub async fn publish(&self, target: &Path) -> Result<u64, WarehouseError> {
@@ -26,13 +32,25 @@ impl Warehouse {
                     }
                 }
             }
-            let main: String = c.query_row("SELECT current_database()", [], |r| r.get(0)).ctx("naming the warehouse")?;
-            let path = tmp.to_string_lossy().replace('\'', "''");
-            let copied = c
-                .execute_batch(&format!(
-                    "ATTACH '{path}' AS desksync_publish; COPY FROM DATABASE \"{main}\" TO desksync_publish; DETACH desksync_publish;"
-                ))
-                .ctx(format!("copying the warehouse to {}", tmp.display()));
+            let main: String =
+                c.query_row("SELECT current_database()", [], |r| r.get(0)).ctx("naming the warehouse")?;
+            let dirty: Vec<String> = {
+                let mut stmt =
+                    c.prepare("SELECT \"table\" FROM _desksync_publish_dirty").ctx("reading what changed")?;
+                stmt.query_map([], |r| r.get(0))
+                    .ctx("reading what changed")?
+                    .collect::<Result<_, _>>()
+                    .ctx("reading what changed")?
+            };
+            let copied = match reusable(c, &target) {
+                Some(()) => refresh(c, &main, &target, &tmp, &dirty).or_else(|e| {
+                    // Whatever is wrong with the published copy, a whole copy replaces it.
+                    tracing::warn!("refreshing the published snapshot failed, copying it whole: {e}");
+                    let _ = std::fs::remove_file(&tmp);
+                    copy_whole(c, &main, &tmp)
+                }),
+                None => copy_whole(c, &main, &tmp),
+            };
             if let Err(e) = copied {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
@@ -58,8 +76,97 @@ impl Warehouse {
             {
                 let _ = d.sync_all();
             }
+            // Published: what changed before this copy is in it.
+            for t in &dirty {
+                c.execute("DELETE FROM _desksync_publish_dirty WHERE \"table\" = ?", [t])
+                    .ctx("clearing what was published")?;
+            }
             Ok(bytes)
         })
         .await
     }
+}
+
+/// Copy the whole warehouse into the new file `tmp`.
+fn copy_whole(c: &Connection, main: &str, tmp: &Path) -> Result<(), WarehouseError> {
+    let path = tmp.to_string_lossy().replace('\'', "''");
+    c.execute_batch(&format!(
+        "ATTACH '{path}' AS desksync_publish; COPY FROM DATABASE \"{main}\" TO desksync_publish; DETACH desksync_publish;"
+    ))
+    .ctx(format!("copying the warehouse to {}", tmp.display()))
+}
+
+/// Whether the published snapshot at `target` can be refreshed instead of copied whole: it
+/// exists, opens, and has the warehouse's schema version.
+fn reusable(c: &Connection, target: &Path) -> Option<()> {
+    if !target.exists() {
+        return None;
+    }
+    let path = target.to_string_lossy().replace('\'', "''");
+    c.execute_batch(&format!("ATTACH '{path}' AS desksync_published (READ_ONLY)")).ok()?;
+    let versions = c.query_row(
+        "SELECT (SELECT max(version) FROM desksync_published._desksync_schema), (SELECT max(version) FROM _desksync_schema)",
+        [],
+        |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+    );
+    let _ = c.execute_batch("DETACH desksync_published");
+    match versions {
+        Ok((Some(published), Some(current))) if published == current => Some(()),
+        _ => None,
+    }
+}
+
+/// A new snapshot from the published one: a file copy of it (no re-encoding), then the tables
+/// that changed since and the bookkeeping tables re-copied inside one transaction.
+fn refresh(c: &Connection, main: &str, target: &Path, tmp: &Path, dirty: &[String]) -> Result<(), WarehouseError> {
+    std::fs::copy(target, tmp).map_err(|source| WarehouseError::Io {
+        context: format!("copying {} to {}", target.display(), tmp.display()),
+        source,
+    })?;
+    let path = tmp.to_string_lossy().replace('\'', "''");
+    c.execute_batch(&format!("ATTACH '{path}' AS desksync_publish")).ctx(format!("opening {}", tmp.display()))?;
+    let result = (|| {
+        let mut tables: Vec<String> = {
+            let mut stmt = c
+                .prepare(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'
+                     AND table_name LIKE '\\_desksync\\_%' ESCAPE '\\' AND table_name <> '_desksync_publish_dirty'",
+                )
+                .ctx("listing bookkeeping tables")?;
+            stmt.query_map([main], |r| r.get(0))
+                .ctx("listing bookkeeping tables")?
+                .collect::<Result<_, _>>()
+                .ctx("listing bookkeeping tables")?
+        };
+        tables.extend(dirty.iter().cloned());
+        tables.sort();
+        tables.dedup();
+        // Each table dropped and created anew from its DDL, then filled: deleting and
+        // re-inserting its rows maintains the primary-key index row by row, 4× slower.
+        let mut sql = String::from("BEGIN TRANSACTION;");
+        for t in &tables {
+            let ddl: String = c
+                .query_row(
+                    "SELECT sql FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' AND table_name = ?",
+                    [main, t.as_str()],
+                    |r| r.get(0),
+                )
+                .ctx(format!("reading the definition of {t}"))?;
+            let create = ddl
+                .strip_prefix(&format!("CREATE TABLE {t}("))
+                .or_else(|| ddl.strip_prefix(&format!("CREATE TABLE \"{t}\"(")))
+                .ok_or_else(|| WarehouseError::Invalid(format!("unexpected definition of {t}: {ddl}")))?;
+            sql.push_str(&format!(
+                "DROP TABLE IF EXISTS desksync_publish.main.\"{t}\"; CREATE TABLE desksync_publish.main.\"{t}\"({create}
+                 INSERT INTO desksync_publish.main.\"{t}\" SELECT * FROM \"{main}\".main.\"{t}\";"
+            ));
+        }
+        sql.push_str("COMMIT;");
+        c.execute_batch(&sql).ctx(format!("refreshing {} changed tables of {}", tables.len(), tmp.display()))
+    })();
+    if result.is_err() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    let detached = c.execute_batch("DETACH desksync_publish").ctx("closing the new snapshot");
+    result.and(detached)
 }

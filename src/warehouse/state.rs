@@ -104,6 +104,8 @@ impl Warehouse {
                     params![t.name(), source, a],
                 )
                 .ctx("dropping lake bookkeeping")?;
+                tx.execute("INSERT INTO _desksync_publish_dirty VALUES (?) ON CONFLICT DO NOTHING", params![t.name()])
+                    .ctx("recording the table for the next publish")?;
                 stats.rows.push((t.name().to_string(), n));
             }
             let filter = match &streams {
