@@ -61,6 +61,17 @@ impl Vendor {
         });
         assert_rows_equal(&format!("{self:?} messages"), &db_messages(env, self.source(), filter), &messages);
         assert_rows_equal(&format!("{self:?} tickets"), &db_tickets(env, self.source(), filter), &tickets);
+        let (departments, comments) = env.sim.with_data(|d| match self {
+            Vendor::LiveAgent => (Some(liveagent_departments(d)), None),
+            Vendor::LiveZilla => (Some(livezilla_departments(d)), Some(livezilla_ticket_comments(d))),
+            Vendor::Liveforce => (None, None),
+        });
+        if let Some(want) = departments {
+            assert_rows_equal(&format!("{self:?} departments"), &db_departments(env, self.source()), &want);
+        }
+        if let Some(want) = comments {
+            assert_rows_equal(&format!("{self:?} ticket_comments"), &db_ticket_comments(env), &want);
+        }
         match self {
             Vendor::LiveAgent => assert_equals_truth(env),
             Vendor::LiveZilla => assert_eq!(crate::livezilla::db(env), crate::livezilla::truth(env), "{self:?}"),

@@ -402,3 +402,75 @@ pub fn liveforce_tickets(d: &World) -> Rows {
         })
         .collect()
 }
+
+// ---- Dimensions and vendor tables -------------------------------------------------------------
+
+/// The warehouse's `departments` of `source`: id → [name, online_status, is_deleted, deleted_at].
+pub fn db_departments(env: &Env, source: &str) -> Rows {
+    env.rows(&format!(
+        "SELECT department_id, name, online_status, is_deleted, strftime(deleted_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+         FROM departments WHERE source = '{source}'"
+    ))
+    .into_iter()
+    .map(|mut r| (r.remove(0), r))
+    .collect()
+}
+
+/// LiveAgent's departments: `onlinestatus` as sent, `deleted` Y/N as a flag.
+pub fn liveagent_departments(d: &World) -> Rows {
+    d.departments
+        .iter()
+        .map(|x| (x.id.clone(), vec![x.name.clone(), x.online_status.clone(), x.deleted.to_string(), NULL.into()]))
+        .collect()
+}
+
+/// LiveZilla has no department list: its groups are the departments, known from the operators'
+/// `Groups` (every group an operator is in; the API user is in every live group).
+pub fn livezilla_departments(d: &World) -> Rows {
+    d.departments
+        .iter()
+        .filter(|x| !x.deleted)
+        .map(|x| {
+            let g = x.name.to_lowercase();
+            (g.clone(), vec![g, NULL.into(), NULL.into(), NULL.into()])
+        })
+        .collect()
+}
+
+/// The warehouse's LiveZilla `ticket_comments`: "ticket/comment" → [message, operator, created,
+/// comment].
+pub fn db_ticket_comments(env: &Env) -> Rows {
+    env.rows(
+        "SELECT ticket_id || '/' || comment_id, message_id, operator_id,
+                strftime(created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'), comment
+         FROM ticket_comments WHERE source = 'livezilla'",
+    )
+    .into_iter()
+    .map(|mut r| (r.remove(0), r))
+    .collect()
+}
+
+/// LiveZilla's internal notes are comments on the message before them, keyed by the MD5 of
+/// their id.
+pub fn livezilla_ticket_comments(d: &World) -> Rows {
+    let mut out = Rows::new();
+    for c in d.conversations.values().filter(|c| !is_chat(c)) {
+        let id = lz_id(c).to_string();
+        let mut previous: Option<String> = None;
+        let mut first = true;
+        for g in &c.groups {
+            for m in g.messages.iter().filter(|m| m.rtype != "S") {
+                if g.rtype == "I" {
+                    if let Some(on) = &previous {
+                        let row = vec![on.clone(), m.userid.clone(), utc(m.created), m.body.clone()];
+                        out.insert(format!("{id}/{}", md5_hex(&m.id)), row);
+                    }
+                    continue;
+                }
+                previous = Some(if first { id.clone() } else { md5_hex(&m.id) });
+                first = false;
+            }
+        }
+    }
+    out
+}
