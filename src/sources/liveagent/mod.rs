@@ -421,18 +421,15 @@ impl LiveAgent {
         shapes::full_refresh(ctx, table, &rows, bad, Deletions::Mark).await
     }
 
-    async fn sync_conversations(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
-        if ctx.window.is_some() {
-            // Backfill: the conversations whose datechanged falls in the window, nothing else.
-            let mut loader = BatchLoader::default();
-            let mut pass = PassState::from(None);
-            let state = ctx.state.clone();
-            let paged = self.page_through(ctx, &mut loader, &mut pass, &state).await;
-            let flushed = loader.flush(ctx).await;
-            paged?;
-            return flushed;
-        }
-        let mut state = ctx.state.clone();
+    /// One incremental pass over the conversations (resuming an interrupted one if the state
+    /// holds it); `first`: also retry conversations whose messages failed before. Returns
+    /// whether it was a resumed pass.
+    async fn conversations_pass(
+        &self,
+        ctx: &mut StreamCtx,
+        state: &mut StreamState,
+        first: bool,
+    ) -> Result<bool, SyncError> {
         // The vendor's clock bounds the cursor. application/status exists from LiveAgent
         // 2.8.12; without it our own clock stands in (the lookback covers skew).
         let clock = if state.pass.is_some() {
@@ -456,7 +453,7 @@ impl LiveAgent {
             full: false,
             clock,
         };
-        let (mut pass, resumed) = begin_pass(&mut state, plan);
+        let (mut pass, resumed) = begin_pass(state, plan);
         if resumed {
             // Rows may have shifted while we were down, and the anchor of the last page is
             // gone: finish the pass, but keep the cursor so the next pass re-reads it all.
@@ -467,23 +464,49 @@ impl LiveAgent {
         // from their stored record first: they may never change again and so never come back
         // in the listing.
         let mut loader = BatchLoader::default();
-        let retry: Vec<Value> = ctx
-            .unfinished_raw(Table::Tickets, ctx.sync.batch_size)
-            .await?
-            .iter()
-            .filter_map(|r| serde_json::from_str(r).ok())
-            .collect();
+        let retry: Vec<Value> =
+            if !first { Vec::new() } else { ctx.unfinished_raw(Table::Tickets, ctx.sync.batch_size).await? }
+                .iter()
+                .filter_map(|r| serde_json::from_str(r).ok())
+                .collect();
         if !retry.is_empty() {
             tracing::info!(pipeline = %ctx.pipeline, count = retry.len(), "retrying conversations whose messages failed before");
             let at = pass.offset;
-            self.load_conversations(ctx, &mut loader, &retry, &mut pass, at, &state).await?;
+            self.load_conversations(ctx, &mut loader, &retry, &mut pass, at, state).await?;
         }
-        let paged = self.page_through(ctx, &mut loader, &mut pass, &state).await;
+        let paged = self.page_through(ctx, &mut loader, &mut pass, state).await;
         // Whatever happened, commit the batch already fetched (a shutdown stops after it).
         let flushed = loader.flush(ctx).await;
         paged?;
         flushed?;
-        finish_pass(&mut state, &pass);
+        finish_pass(state, &pass);
+        Ok(resumed)
+    }
+
+    async fn sync_conversations(&self, ctx: &mut StreamCtx) -> Result<(), SyncError> {
+        if ctx.window.is_some() {
+            // Backfill: the conversations whose datechanged falls in the window, nothing else.
+            let mut loader = BatchLoader::default();
+            let mut pass = PassState::from(None);
+            let state = ctx.state.clone();
+            let paged = self.page_through(ctx, &mut loader, &mut pass, &state).await;
+            let flushed = loader.flush(ctx).await;
+            paged?;
+            return flushed;
+        }
+        let mut state = ctx.state.clone();
+        // A pass resumed after a crash reads what changed up to the moment it first began:
+        // once it is finished, a fresh pass in the same run reads what changed since, so the
+        // restart ends exact.
+        let mut first = true;
+        loop {
+            let resumed = self.conversations_pass(ctx, &mut state, first).await?;
+            first = false;
+            if !resumed || ctx.shutdown.is_cancelled() {
+                break;
+            }
+            tracing::info!(pipeline = %ctx.pipeline, "the resumed pass is done; reading what changed since it began");
+        }
         // Call conversations also land in the shared `calls` table (what LiveAgent's list tells
         // of a call: who, when, its state; duration and direction it does not give).
         ctx.commit(LoadUnit {
