@@ -1230,7 +1230,7 @@ async fn bench(
             cpu_per_request(&full),
             cpu_per_request(&full) - cpu_per_request(floor),
         );
-        let per_request_ms = 1000.0 * floor.wall_secs * p_in_flight(&bench) / floor.requests.max(1) as f64;
+        let per_request_ms = 1000.0 * floor.wall_secs * bench.max_in_flight() as f64 / floor.requests.max(1) as f64;
         let one: Vec<String> = inc.one_request_streams.iter().map(|(s, ms)| format!("{s} {ms} ms")).collect();
         outln!(
             "one-request streams (incremental run): {}; a floor request takes {per_request_ms:.1} ms",
@@ -1249,11 +1249,6 @@ async fn bench(
         outln!("{:<12} {}", f.phase, f.work.iter().map(|(_, s)| format!("{s:>13.2}")).collect::<String>());
     }
     Ok(if full.succeeded && inc.succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// Requests the measured pipeline keeps in flight (the floor's concurrency).
-fn p_in_flight(bench: &desksync::app::bench::Bench) -> f64 {
-    bench.max_in_flight() as f64
 }
 
 fn report(f: &desksync::app::bench::Figures) {

@@ -220,6 +220,16 @@ impl Table {
         }
     }
 
+    /// Columns a connector may compute from child records (Liveforce counts a ticket's
+    /// messages from its replies), so they are not covered by the record's `content_hash`: a
+    /// load updates a row when one of them differs, although the record itself did not change.
+    pub fn computed_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Tickets => &["messages_in", "messages_out"],
+            _ => &[],
+        }
+    }
+
     pub fn partition(self) -> Partition {
         match self {
             Table::Tickets | Table::Messages => Partition::Month("created_at"),

@@ -318,13 +318,8 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         if has_deleted_at {
             where_changed.push_str(&format!(" OR {name}.deleted_at IS DISTINCT FROM excluded.deleted_at"));
         }
-        // Counts a connector computes from child records (Liveforce's from the ticket's
-        // replies) are not in the record's own hash: a re-read that finds a new reply updates
-        // them although the record is the same.
-        if *table == Table::Tickets {
-            for col in ["messages_in", "messages_out"] {
-                where_changed.push_str(&format!(" OR {name}.{col} IS DISTINCT FROM excluded.{col}"));
-            }
+        for col in table.computed_columns() {
+            where_changed.push_str(&format!(" OR {name}.{col} IS DISTINCT FROM excluded.{col}"));
         }
         // The conflict check goes through the primary-key index, and RETURNING yields exactly
         // the rows inserted or changed: no scan of the (growing) table per batch.

@@ -465,7 +465,7 @@ impl LiveAgent {
         // in the listing.
         let mut loader = BatchLoader::default();
         let retry: Vec<Value> =
-            if !first { Vec::new() } else { ctx.unfinished_raw(Table::Tickets, ctx.sync.batch_size).await? }
+            if first { ctx.unfinished_raw(Table::Tickets, ctx.sync.batch_size).await? } else { Vec::new() }
                 .iter()
                 .filter_map(|r| serde_json::from_str(r).ok())
                 .collect();
@@ -495,9 +495,10 @@ impl LiveAgent {
             return flushed;
         }
         let mut state = ctx.state.clone();
-        // A pass resumed after a crash reads what changed up to the moment it first began:
-        // once it is finished, a fresh pass in the same run reads what changed since, so the
-        // restart ends exact.
+        // A pass resumed after a crash continues at its offset: rows that moved up the listing
+        // while we were down (others changed and went to its end) are skipped, and it keeps
+        // the cursor for that reason. A fresh pass in the same run re-reads from that cursor,
+        // so the restart itself ends exact.
         let mut first = true;
         loop {
             let resumed = self.conversations_pass(ctx, &mut state, first).await?;

@@ -764,18 +764,15 @@ impl Liveforce {
         mut bad: Vec<Quarantined>,
         recent: Option<DateTime<Utc>>,
     ) -> Result<Vec<TicketRow>, SyncError> {
-        let mut row_changed: Option<Vec<String>> = None;
+        let mut row_changed: Option<HashSet<String>> = None;
         if let Some(since) = recent {
             let fresh: Vec<TicketRow> =
                 tickets.iter().filter(|t| t.updated_at.is_some_and(|u| u >= since)).cloned().collect();
             ctx.retain_changed(Table::Tickets, &mut tickets, |t| (Some(t.ticket_id.clone()), t.content_hash.clone()))
                 .await?;
-            row_changed = Some(tickets.iter().map(|t| t.ticket_id.clone()).collect());
-            for t in fresh {
-                if !tickets.iter().any(|x| x.ticket_id == t.ticket_id) {
-                    tickets.push(t);
-                }
-            }
+            let changed: HashSet<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
+            tickets.extend(fresh.into_iter().filter(|t| !changed.contains(&t.ticket_id)));
+            row_changed = Some(changed);
         }
         // A merged ticket's replies moved to the ticket it was merged into: its stored copies go.
         let merged: Vec<String> =
