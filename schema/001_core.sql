@@ -138,9 +138,10 @@ CREATE TABLE IF NOT EXISTS _desksync_quarantine (
     quarantined_at TIMESTAMPTZ NOT NULL
 );
 
--- Lake partitions whose rows changed and that still have to be (re)written to Parquet. Filled in
--- the load transaction, emptied after the partition file has been replaced, so a crash between
--- the two only means the partition is rewritten by the next run.
+-- Lake partitions whose rows changed and that still have to be (re)written to the Delta lake.
+-- Filled in the load transaction (008 adds `seq`, bumped by every load that touches the
+-- partition again), cleared after the Delta commit that replaced the partition's files if `seq`
+-- is unchanged, so a crash between the two only means the partition is rewritten by the next run.
 CREATE TABLE IF NOT EXISTS _desksync_lake_dirty (
     "table"   VARCHAR NOT NULL,
     source    VARCHAR NOT NULL,

@@ -98,6 +98,10 @@ enum Command {
         /// How long a shutdown waits for running pipelines to commit.
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         shutdown_deadline: std::time::Duration,
+        /// Run only this instance's share of the pipelines, as i/N (see the README's
+        /// "Scaling out"): N instances, each with its own warehouse, writing one lake.
+        #[arg(long)]
+        shard: Option<desksync::app::serve::Shard>,
     },
     /// Load history window by window (resumable; see the README's "Running a backfill").
     Backfill {
@@ -231,6 +235,55 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a self-contained HTML report (charts inline, nothing loaded from the internet) of
+    /// the help-desk questions, read from the analysts' snapshot: volume, first response,
+    /// resolution, SLA, backlog, reopen rate, messages per ticket, agent workload, ratings.
+    Report {
+        /// Where the report goes.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+        /// First UTC day (YYYY-MM-DD; default: 90 days before --to).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Day after the last one (default: tomorrow, UTC).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Only this source (liveagent, livezilla, liveforce).
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Maintain the Delta lake: `vacuum` deletes unreferenced data files, `optimize` compacts
+    /// partitions of many small files, `status` lists each table's version and files.
+    Lake {
+        #[command(subcommand)]
+        action: LakeAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LakeAction {
+    /// Delete data files no table version within the retention references (replaced files and
+    /// files of crashed exports).
+    Vacuum {
+        /// Keep files referenced within this long (default: lake.vacuum_retention, 7d).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        retention: Option<std::time::Duration>,
+        /// Allow a retention shorter than the tables' delta.deletedFileRetentionDuration
+        /// (readers time-travelling or still reading an older version may fail).
+        #[arg(long)]
+        force: bool,
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Rewrite each partition that has several small files as one file (no data changes).
+    Optimize,
+    /// Each lake table's version, files and rows.
+    Status {
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,7 +321,14 @@ fn init_logging(format: LogFormat, verbose: u8, default: &str) {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},hyper=warn,reqwest=warn")));
+        // delta-rs logs conflicts it hands back to us (rebuilt, see lake::delta) and the kernel
+        // logs "no files in log segment" for a table not created yet; both reach desksync as
+        // results, reported with their context.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!(
+                "{level},hyper=warn,reqwest=warn,deltalake_core=error,buoyant_kernel=off,buoyant_kernel_engine=error"
+            ))
+        });
     // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
@@ -321,6 +381,8 @@ pub fn main() -> ExitCode {
                 | Command::Runs { .. }
                 | Command::State { .. }
                 | Command::Init { .. }
+                | Command::Lake { .. }
+                | Command::Report { .. }
         );
     init_logging(cli.log_format, cli.verbose, if quiet { "warn" } else { "info" });
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -442,7 +504,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let given = cli.config.clone();
     match cli.command {
         Command::Demo { dir, conversations, seed } => demo(&dir, conversations, seed).await,
-        Command::Serve { bind, max_concurrent_runs, shutdown_deadline } => {
+        Command::Serve { bind, max_concurrent_runs, shutdown_deadline, shard } => {
             let path = config_path(&given)?;
             let config = sources::load_config(&path).map_err(|e| anyhow!("{e}"))?;
             // SIGHUP (systemctl reload) reloads the configuration; it never stops the process.
@@ -464,6 +526,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 shutdown_deadline,
                 config_path: Some(path),
                 reload: Some(reload),
+                shard,
                 ..Default::default()
             };
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -608,7 +671,66 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             bench(conversations, changed_pct, &dir, rate_limit, burst_429).await
         }
         Command::Sql { query, live, json } => sql(&given, &query, live, json).await,
+        Command::Lake { action } => lake(&given, action).await,
+        Command::Report { out, from, to, source } => {
+            let (config, _) = load_partial(&given)?;
+            let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::Duration::days(1));
+            let from = from.unwrap_or(to - chrono::Duration::days(90));
+            let options = desksync::app::report::ReportOptions { from, to, source };
+            let html = desksync::app::report::render(&config, &options).await?;
+            std::fs::write(&out, &html).with_context(|| format!("writing {}", out.display()))?;
+            outln!("report written to {} ({} KiB, {from} to {to})", out.display(), html.len() / 1024);
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `desksync lake vacuum | optimize | status`.
+async fn lake(given: &Option<PathBuf>, action: LakeAction) -> Result<ExitCode> {
+    let (config, _) = load_partial(given)?;
+    let lake = desksync::lake::Lake::new(config.lake.clone(), config.settings.lake.clone());
+    match action {
+        LakeAction::Vacuum { retention, force, dry_run } => {
+            let retention = retention.unwrap_or(config.settings.lake.vacuum_retention);
+            let done = desksync::lake::maintenance::vacuum(&lake, retention, force, dry_run).await?;
+            let files: usize = done.iter().map(|v| v.files_deleted).sum();
+            for v in done.iter().filter(|v| v.files_deleted > 0) {
+                outln!("  {:<28} {:>6} file(s)", v.table, v.files_deleted);
+            }
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            outln!(
+                "lake {}: vacuum {verb} {files} data file(s) unreferenced for {}",
+                config.lake,
+                humantime::format_duration(retention)
+            );
+        }
+        LakeAction::Optimize => {
+            let done = desksync::lake::maintenance::optimize(&lake).await?;
+            for o in done.iter().filter(|o| o.partitions > 0) {
+                outln!(
+                    "  {:<28} {:>4} partition(s): {} files -> {}",
+                    o.table,
+                    o.partitions,
+                    o.files_removed,
+                    o.files_added
+                );
+            }
+            let parts: usize = done.iter().map(|o| o.partitions).sum();
+            outln!("lake {}: optimize compacted {parts} partition(s)", config.lake);
+        }
+        LakeAction::Status { json } => {
+            let status = desksync::lake::status(&lake).await?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                outln!("lake {}:", config.lake);
+                for t in &status {
+                    outln!("  {:<28} version {:>5}  {:>5} file(s)  {:>9} rows", t.table, t.version, t.files, t.rows);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `desksync run`: every selected runnable pipeline, each reported; the exit code says whether
@@ -785,7 +907,7 @@ fn validate(given: &Option<PathBuf>) -> Result<ExitCode> {
         "warehouse {}, snapshot {}, lake {}",
         config.warehouse_path.display(),
         config.publish_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "not published".into()),
-        if config.settings.lake.enabled { config.lake_path.display().to_string() } else { "off".into() }
+        if config.settings.lake.enabled { config.lake.to_string() } else { "off".into() }
     );
     Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -1059,8 +1181,9 @@ async fn drop_cmd(given: &Option<PathBuf>, pipeline: &str, streams: &[String], y
     let stats = wh.drop_data(&p.name, p.source, &p.account, tables.clone(), stream_filter).await?;
     let mut lake_tables = 0;
     if config.settings.lake.enabled {
+        let lake = desksync::lake::Lake::new(config.lake.clone(), config.settings.lake.clone());
         for t in &tables {
-            if desksync::lake::drop_partitions(&config.lake_path, *t, p.source, &p.account)? {
+            if desksync::lake::drop_partitions(&lake, *t, p.source, &p.account).await? {
                 lake_tables += 1;
             }
         }
@@ -1150,8 +1273,8 @@ async fn demo(dir: &Path, conversations: usize, seed: u64) -> Result<ExitCode> {
         outln!("  {table:<28} {n:>8} rows");
     }
     outln!(
-        "lake {}: Parquet, partitioned by source/account (and created_month, captured_month or window_month)",
-        demo.config.lake_path.display()
+        "lake {}: Delta Lake tables, partitioned by source/account (and created_month, captured_month or window_month)",
+        demo.config.lake
     );
     let table = demo.example().await?;
     outln!(

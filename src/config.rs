@@ -97,18 +97,167 @@ impl Default for WarehouseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct LakeSettings {
-    /// Write the Parquet lake after each run. Default: `true`.
+    /// Write the Delta Lake tables after each run. Default: `true`.
     pub enabled: bool,
-    /// Root of the Parquet lake. Default: `lake` next to `desksync.toml`.
-    pub path: PathBuf,
+    /// Where the lake's tables go: a directory (relative to `desksync.toml`), or an
+    /// S3-compatible URL `s3://bucket/prefix` (see `[lake.s3]`). Each table is a Delta Lake
+    /// table below it (`<path>/tickets/_delta_log/…`). Default: `lake`.
+    pub path: String,
     /// Rows per Parquet row group; bounds the writer's memory. Default: `65536`.
     pub row_group_rows: usize,
+    /// Most rows in one data file; a larger partition is written as several files.
+    /// Default: `1000000`.
+    pub file_rows: usize,
+    /// Write a Delta checkpoint every this many commits to a table (its
+    /// `delta.checkpointInterval`, set when desksync creates the table). Default: `10`.
+    pub checkpoint_interval: u32,
+    /// `desksync lake vacuum` deletes data files unreferenced for longer than this (the
+    /// table's `delta.deletedFileRetentionDuration`; readers time-travelling further back lose
+    /// those versions). Default: `7d`.
+    #[serde(with = "humantime_serde")]
+    pub vacuum_retention: Duration,
+    /// `desksync lake optimize` compacts a partition's files when they are smaller than this
+    /// many bytes together. Default: `134217728` (128 MiB).
+    pub target_file_bytes: u64,
+    /// Object storage for an `s3://` path.
+    pub s3: S3Settings,
 }
 
 impl Default for LakeSettings {
     fn default() -> Self {
-        LakeSettings { enabled: true, path: PathBuf::from("lake"), row_group_rows: 65536 }
+        LakeSettings {
+            enabled: true,
+            path: "lake".into(),
+            row_group_rows: 65536,
+            file_rows: 1_000_000,
+            checkpoint_interval: 10,
+            vacuum_retention: Duration::from_secs(7 * 24 * 3600),
+            target_file_bytes: 128 << 20,
+            s3: S3Settings::default(),
+        }
     }
+}
+
+/// `[lake.s3]`: an S3-compatible object store (AWS S3, MinIO, Ceph, R2, …). Credentials are
+/// references like every other secret; left out, the usual `AWS_*` environment variables and
+/// instance credentials apply.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct S3Settings {
+    /// The endpoint of a non-AWS store, e.g. `http://127.0.0.1:9000`. Default: AWS.
+    pub endpoint: Option<String>,
+    /// Default: `us-east-1`.
+    pub region: Option<String>,
+    /// `${ENV_VAR}` holding the access key id.
+    pub access_key_id: Option<String>,
+    /// `${ENV_VAR}` holding the secret access key.
+    pub secret_access_key: Option<String>,
+    /// `${ENV_VAR}` holding a session token (temporary credentials).
+    pub session_token: Option<String>,
+    /// Path-style requests (`endpoint/bucket/key`), which MinIO and most non-AWS stores need.
+    /// Default: `true` when an endpoint is given.
+    pub path_style: Option<bool>,
+}
+
+/// Where the lake lives, validated: a local directory or an S3 bucket and prefix.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LakeLocation {
+    Local(PathBuf),
+    S3 {
+        bucket: String,
+        prefix: String,
+        endpoint: Option<String>,
+        region: String,
+        path_style: bool,
+        credentials: Option<S3Credentials>,
+    },
+}
+
+/// Resolved S3 credentials (never printed: [`Secret`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Credentials {
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
+}
+
+impl fmt::Display for LakeLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LakeLocation::Local(p) => write!(f, "{}", p.display()),
+            LakeLocation::S3 { bucket, prefix, .. } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            LakeLocation::S3 { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+impl LakeLocation {
+    /// The local directory, when the lake is on local disk.
+    pub fn local_dir(&self) -> Option<&Path> {
+        match self {
+            LakeLocation::Local(p) => Some(p),
+            LakeLocation::S3 { .. } => None,
+        }
+    }
+}
+
+/// `lake.path` and `[lake.s3]` as a [`LakeLocation`]; the problems, by key, if any.
+fn lake_location(settings: &LakeSettings, base: &Path) -> Result<LakeLocation, Vec<(String, String)>> {
+    let raw = settings.path.trim();
+    let Some(rest) = raw.strip_prefix("s3://") else {
+        if raw.contains("://") {
+            return Err(vec![("lake.path".into(), format!("'{raw}': only local paths and s3:// URLs are supported"))]);
+        }
+        let p = Path::new(raw);
+        return Ok(LakeLocation::Local(if p.is_absolute() { p.to_path_buf() } else { base.join(p) }));
+    };
+    let mut problems = Vec::new();
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        problems.push(("lake.path".into(), format!("'{raw}' names no bucket (s3://bucket/prefix)")));
+    }
+    let s3 = &settings.s3;
+    let mut secret = |key: &str, reference: &Option<String>| -> Option<Secret> {
+        let r = reference.as_ref()?;
+        match resolve_secret_reference(r, "AWS_SECRET_ACCESS_KEY", "the AWS_* environment variables") {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.push((format!("lake.s3.{key}"), e));
+                None
+            }
+        }
+    };
+    let id = secret("access_key_id", &s3.access_key_id);
+    let key = secret("secret_access_key", &s3.secret_access_key);
+    let token = secret("session_token", &s3.session_token);
+    let credentials = match (id, key) {
+        (Some(access_key_id), Some(secret_access_key)) => {
+            Some(S3Credentials { access_key_id, secret_access_key, session_token: token })
+        }
+        (None, None) => None,
+        _ => {
+            if s3.access_key_id.is_some() != s3.secret_access_key.is_some() {
+                problems.push(("lake.s3".into(), "give both access_key_id and secret_access_key, or neither".into()));
+            }
+            None
+        }
+    };
+    if let Some(e) = &s3.endpoint
+        && !(e.starts_with("http://") || e.starts_with("https://"))
+    {
+        problems.push(("lake.s3.endpoint".into(), format!("'{e}' must start with http:// or https://")));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(LakeLocation::S3 {
+        bucket: bucket.to_string(),
+        prefix: prefix.trim_matches('/').to_string(),
+        endpoint: s3.endpoint.clone(),
+        region: s3.region.clone().unwrap_or_else(|| "us-east-1".into()),
+        path_style: s3.path_style.unwrap_or(s3.endpoint.is_some()),
+        credentials,
+    })
 }
 
 /// One `pipelines/<name>.toml` file as written.
@@ -441,7 +590,8 @@ pub struct Config {
     pub warehouse_path: PathBuf,
     /// Where the analysts' snapshot is published (`None`: not published).
     pub publish_path: Option<PathBuf>,
-    pub lake_path: PathBuf,
+    /// Where the lake's Delta tables are.
+    pub lake: LakeLocation,
     pub pipelines: Vec<PipelineConfig>,
 }
 
@@ -664,6 +814,15 @@ pub fn load_partial(
             _ => broken.push(BrokenPipeline { name: stem, file, problems: mine }),
         }
     }
+    let lake = match lake_location(&settings.lake, &base) {
+        Ok(l) => l,
+        Err(ps) => {
+            for (key, message) in ps {
+                problems.push(ConfigProblem { file: config_path.into(), key, message });
+            }
+            LakeLocation::Local(base.join("lake"))
+        }
+    };
     if !problems.is_empty() {
         // desksync.toml or the pipelines directory: nothing can run. Report everything at once.
         problems.extend(broken.into_iter().flat_map(|b| b.problems));
@@ -674,7 +833,7 @@ pub fn load_partial(
             warehouse_path: resolve(&settings.warehouse.path),
             publish_path: (!settings.warehouse.publish_path.as_os_str().is_empty())
                 .then(|| resolve(&settings.warehouse.publish_path)),
-            lake_path: resolve(&settings.lake.path),
+            lake,
             settings,
             pipelines,
         },

@@ -128,6 +128,18 @@ pub enum WarehouseError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{context}: {source}")]
+    Delta {
+        context: String,
+        #[source]
+        source: Box<deltalake_core::DeltaTableError>,
+    },
+    #[error("{context}: {source}")]
+    ObjectStore {
+        context: String,
+        #[source]
+        source: deltalake_core::ObjectStoreError,
+    },
     #[error("the warehouse task failed: {0}")]
     Task(String),
     #[error("{0}")]

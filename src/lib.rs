@@ -28,7 +28,7 @@
 //! * [`warehouse`]: DuckDB, split by job: open and lock, migrations, the transactional commit,
 //!   derived rows, state, run history and ledgers, the analysts' snapshot. The only module that
 //!   writes SQL.
-//! * [`lake`]: the Hive-partitioned Parquet mirror, rewritten atomically per partition.
+//! * [`lake`]: the Delta Lake mirror (local disk or S3), one atomic commit per table per run.
 //! * [`state`]: the versioned per-stream state format.
 //! * [`simulator`]: LiveAgent, LiveZilla and Liveforce on 127.0.0.1 (`simulator/<vendor>/`),
 //!   from one data set, for demo, tests, benches.

@@ -45,6 +45,8 @@ pub struct Metrics {
     pub last_success: Family<PipelineLabels, Gauge>,
     pub watermark_lag: Family<StreamLabels, Gauge>,
     pub suspended: Family<PipelineLabels, Gauge>,
+    pub lake_conflicts: Counter,
+    pub lake_commits: Counter,
 }
 
 impl Metrics {
@@ -61,6 +63,8 @@ impl Metrics {
             last_success: Family::default(),
             watermark_lag: Family::default(),
             suspended: Family::default(),
+            lake_conflicts: Counter::default(),
+            lake_commits: Counter::default(),
         };
         {
             let mut r = m.registry.lock().expect("registry lock");
@@ -80,6 +84,12 @@ impl Metrics {
                 "watermark_lag_seconds",
                 "Seconds between now and the stream's watermark after its last run",
                 m.watermark_lag.clone(),
+            );
+            r.register("lake_commits", "Delta commits to lake tables", m.lake_commits.clone());
+            r.register(
+                "lake_commit_conflicts",
+                "Lake commits rebuilt because another writer committed first",
+                m.lake_conflicts.clone(),
             );
             r.register(
                 "pipeline_suspended",
@@ -176,7 +186,23 @@ pub fn throttled(pipeline: &str, url: &str, retry_after: Option<Duration>) {
 }
 
 pub fn rate_adjusted(pipeline: &str, from_per_minute: u32, to_per_minute: u32, reason: &str) {
+    PACE.lock().unwrap_or_else(|p| p.into_inner()).insert(pipeline.to_string(), (to_per_minute, reason.to_string()));
     tracing::info!(pipeline, from_per_minute, to_per_minute, "request pace changed: {reason}");
+}
+
+/// Each pipeline's request pace after its last adjustment (per minute, and why), for the
+/// status page; a pipeline never adjusted runs at its configured limit.
+static PACE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, (u32, String)>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The pace `pipeline` was last set to (requests per minute) and why, if it ever changed.
+pub fn current_pace(pipeline: &str) -> Option<(u32, String)> {
+    PACE.lock().unwrap_or_else(|p| p.into_inner()).get(pipeline).cloned()
+}
+
+/// Requests `pipeline` has sent since the process started.
+pub fn requests_sent(pipeline: &str) -> u64 {
+    METRICS.requests.get_or_create(&pl(pipeline)).get()
 }
 
 pub fn warehouse_locked(path: &std::path::Path, holder: &str, waited: Duration) {
@@ -229,6 +255,16 @@ pub fn run_finished(pipeline: &str, run_id: &str, status: &str, rows: u64, reque
         METRICS.last_success.get_or_create(&pl(pipeline)).set(chrono::Utc::now().timestamp());
     }
     tracing::info!(pipeline, run_id, status, rows, requests, elapsed_ms = elapsed.as_millis() as u64, "run finished");
+}
+
+pub fn lake_committed(table: &str, version: i64, actions: usize) {
+    METRICS.lake_commits.inc();
+    tracing::debug!(table, version, actions, "lake table committed");
+}
+
+pub fn lake_conflict(table: &str, attempt: usize) {
+    METRICS.lake_conflicts.inc();
+    tracing::debug!(table, attempt, "another writer committed to the lake table first; rebuilding the commit");
 }
 
 pub fn lake_written(table: &str, partitions: usize, rows: u64) {

@@ -10,6 +10,8 @@
 //! * [`bench`]: a full and an incremental run against a simulator in a separate process, with
 //!   the figures each phase measured.
 //! * [`sql`]: one analyst's query against the snapshot (or the live warehouse).
+//! * [`report`]: the static HTML report of the help-desk questions (`desksync report`).
+//! * [`status_page`]: `serve`'s HTML page at `/`; [`html`]: the layout and SVG charts both use.
 //!
 //! Extending it: a new verb is a module here returning what the CLI prints; its errors are an
 //! [`AppError`] so the binary can print the whole cause chain.
@@ -17,9 +19,12 @@
 pub mod backfill;
 pub mod bench;
 pub mod demo;
+pub mod html;
+pub mod report;
 pub mod run;
 pub mod serve;
 pub mod sql;
+pub mod status_page;
 
 use crate::error::{SyncError, WarehouseError};
 

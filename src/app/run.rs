@@ -98,14 +98,14 @@ pub fn check_output_paths(config: &Config) -> Vec<String> {
         }
         parent_ok("warehouse.publish_path", publish, &mut problems);
     }
-    if config.settings.lake.enabled {
-        if config.lake_path.exists() && !config.lake_path.is_dir() {
-            problems.push(format!(
-                "lake.path {} is a file; give a directory (or set lake.enabled = false)",
-                config.lake_path.display()
-            ));
+    if config.settings.lake.enabled
+        && let Some(dir) = config.lake.local_dir()
+    {
+        if dir.exists() && !dir.is_dir() {
+            problems
+                .push(format!("lake.path {} is a file; give a directory (or set lake.enabled = false)", dir.display()));
         }
-        parent_ok("lake.path", &config.lake_path, &mut problems);
+        parent_ok("lake.path", dir, &mut problems);
     }
     problems
 }
@@ -116,10 +116,11 @@ pub async fn export_lake(config: &Config, warehouse: &Warehouse, pipeline: &str,
         return None;
     }
     let _lake = crate::telemetry::work::start(crate::telemetry::work::Work::Lake);
-    match lake::export_dirty(warehouse, &config.lake_path, config.settings.lake.row_group_rows, run_id).await {
+    let lake = lake::Lake::new(config.lake.clone(), config.settings.lake.clone());
+    match lake::export_dirty(warehouse, &lake, run_id).await {
         Ok(_) => None,
         Err(e) => {
-            tracing::error!(pipeline, "refreshing the Parquet lake failed (retried next run): {e}");
+            tracing::error!(pipeline, "refreshing the Delta lake failed (retried next run): {e}");
             Some(format!("lake: {e}"))
         }
     }

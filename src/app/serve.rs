@@ -61,6 +61,49 @@ pub struct ServeOptions {
     pub config_path: Option<std::path::PathBuf>,
     /// Notified to reload the configuration (the binary wires SIGHUP to it).
     pub reload: Option<Arc<tokio::sync::Notify>>,
+    /// Run only this instance's share of the pipelines. Default: all.
+    pub shard: Option<Shard>,
+}
+
+/// `--shard i/N`: instance `i` of `N` runs the pipelines whose name hashes to it, so `N`
+/// instances (each with its own warehouse, all writing one lake) split the pipelines without
+/// coordinating. A pipeline's instance depends only on its name and `N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}': give the instance and the number of instances as i/N, e.g. 1/3");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("'{s}': i must be between 1 and N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether this instance runs pipeline `name`.
+    pub fn owns(&self, name: &str) -> bool {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(name.as_bytes());
+        let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+        (n % u64::from(self.count)) as u32 == self.index - 1
+    }
+
+    /// Keep only this instance's pipelines.
+    pub fn apply(&self, config: &mut Config) {
+        let before: Vec<String> = config.pipelines.iter().map(|p| p.name.clone()).collect();
+        config.pipelines.retain(|p| self.owns(&p.name));
+        let mine: Vec<&String> = config.pipelines.iter().map(|p| &p.name).collect();
+        tracing::info!(shard = %format!("{}/{}", self.index, self.count), of = before.len(), pipelines = ?mine, "this instance's share of the pipelines");
+    }
 }
 
 impl Default for ServeOptions {
@@ -72,6 +115,7 @@ impl Default for ServeOptions {
             jitter_max: Duration::from_secs(30),
             config_path: None,
             reload: None,
+            shard: None,
         }
     }
 }
@@ -112,9 +156,16 @@ struct Shared {
     config: Mutex<Arc<Config>>,
     suspended: Mutex<BTreeMap<String, Suspension>>,
     status: Mutex<BTreeMap<String, PipelineStatus>>,
+    /// Each pipeline's latest runs (newest first), refreshed with `status`, for the page.
+    history: Mutex<BTreeMap<String, Vec<crate::warehouse::RunRecord>>>,
+    /// Samples of each pipeline's request counter (when, count) over the last minute or so.
+    pace_samples: Mutex<BTreeMap<String, std::collections::VecDeque<(std::time::Instant, u64)>>>,
     ready: Mutex<bool>,
     warehouse: Warehouse,
 }
+
+/// Runs the status page charts.
+const PAGE_RUNS: usize = 20;
 
 /// A pipeline's fixed start delay: a hash of its name, at most `max` and a tenth of the
 /// schedule's interval.
@@ -147,17 +198,22 @@ fn latest_due(schedule: &cron::Schedule, now: DateTime<Utc>) -> Option<DateTime<
 
 /// Run the service until `shutdown` is cancelled; `bound` learns the HTTP address.
 pub async fn serve(
-    config: Config,
+    mut config: Config,
     options: ServeOptions,
     shutdown: CancellationToken,
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<(), ServeError> {
+    if let Some(shard) = &options.shard {
+        shard.apply(&mut config);
+    }
     let warehouse = Warehouse::from_settings(&config.warehouse_path, &config.settings.warehouse);
     if scheduled(&config).is_empty() {
         return Err(ServeError::NothingScheduled);
     }
     let shared = Arc::new(Shared {
         status: Mutex::new(BTreeMap::new()),
+        history: Mutex::new(BTreeMap::new()),
+        pace_samples: Mutex::new(BTreeMap::new()),
         suspended: Mutex::new(BTreeMap::new()),
         config: Mutex::new(Arc::new(config)),
         ready: Mutex::new(false),
@@ -173,6 +229,7 @@ pub async fn serve(
     }
     let http_stop = CancellationToken::new();
     let app = Router::new()
+        .route("/", get(status_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -219,7 +276,13 @@ pub async fn serve(
             continue;
         };
         tracing::info!(path = %path.display(), "reloading the configuration (SIGHUP)");
-        match crate::sources::load_config(path) {
+        let reloaded = crate::sources::load_config(path).map(|mut new| {
+            if let Some(shard) = &options.shard {
+                shard.apply(&mut new);
+            }
+            new
+        });
+        match reloaded {
             Ok(new) if !scheduled(&new).is_empty() => {
                 let old = shared.config.lock().expect("config lock").clone();
                 let names = |c: &Config| c.pipelines.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
@@ -403,6 +466,9 @@ async fn refresh_status(shared: &Shared) {
     for name in names {
         let runs = shared.warehouse.last_run(&name).await;
         let states = shared.warehouse.show_state(&name).await;
+        if let Ok(h) = shared.warehouse.runs(Some(&name), PAGE_RUNS).await {
+            shared.history.lock().expect("history lock").insert(name.clone(), h);
+        }
         let mut map = shared.status.lock().expect("status lock");
         let Some(s) = map.get_mut(&name) else { continue };
         if let Ok(r) = runs {
@@ -429,6 +495,43 @@ async fn metrics() -> Response {
         crate::telemetry::METRICS.encode(),
     )
         .into_response()
+}
+
+/// `/`: the HTML status page, from memory only.
+async fn status_page(State(shared): State<Arc<Shared>>) -> Response {
+    let now = std::time::Instant::now();
+    let statuses: Vec<PipelineStatus> = shared.status.lock().expect("status lock").values().cloned().collect();
+    let history = shared.history.lock().expect("history lock").clone();
+    let config = shared.config.lock().expect("config lock").clone();
+    let mut observed = BTreeMap::new();
+    {
+        let mut samples = shared.pace_samples.lock().expect("pace lock");
+        for s in &statuses {
+            let q = samples.entry(s.pipeline.clone()).or_default();
+            q.push_back((now, crate::telemetry::requests_sent(&s.pipeline)));
+            while q.len() > 2 && q.get(1).is_some_and(|(t, _)| now.duration_since(*t) >= Duration::from_secs(60)) {
+                q.pop_front();
+            }
+            if let (Some((t0, c0)), Some((t1, c1))) = (q.front(), q.back()) {
+                let secs = t1.duration_since(*t0).as_secs_f64();
+                if secs >= 1.0 {
+                    observed.insert(s.pipeline.clone(), (c1 - c0) as f64 * 60.0 / secs);
+                }
+            }
+        }
+    }
+    let empty = Vec::new();
+    let views: Vec<crate::app::status_page::PipelineView> = statuses
+        .iter()
+        .map(|s| crate::app::status_page::PipelineView {
+            status: s,
+            config: config.pipeline(&s.pipeline),
+            history: history.get(&s.pipeline).unwrap_or(&empty),
+            observed_per_minute: observed.get(&s.pipeline).copied(),
+        })
+        .collect();
+    let page = crate::app::status_page::render(&views, Utc::now());
+    ([("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store")], page).into_response()
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {

@@ -253,11 +253,14 @@ fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Touched) -> Re
     let values: Vec<String> = parts
         .iter()
         .map(|(source, account, part)| {
-            format!("({}, {}, {}, {})", quote(table), quote(source), quote(account), quote(part))
+            format!("({}, {}, {}, {}, 0)", quote(table), quote(source), quote(account), quote(part))
         })
         .collect();
-    tx.execute_batch(&format!("INSERT INTO _desksync_lake_dirty VALUES {} ON CONFLICT DO NOTHING", values.join(", ")))
-        .ctx(format!("recording lake partitions of {table}"))?;
+    tx.execute_batch(&format!(
+        "INSERT INTO _desksync_lake_dirty VALUES {} ON CONFLICT DO UPDATE SET seq = _desksync_lake_dirty.seq + 1",
+        values.join(", ")
+    ))
+    .ctx(format!("recording lake partitions of {table}"))?;
     Ok(())
 }
 

@@ -15,6 +15,8 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "005_views.sql", include_str!("../../schema/005_views.sql")),
     (6, "006_views.sql", include_str!("../../schema/006_views.sql")),
     (7, "007_publish.sql", include_str!("../../schema/007_publish.sql")),
+    (8, "008_lake_seq.sql", include_str!("../../schema/008_lake_seq.sql")),
+    (9, "009_questions.sql", include_str!("../../schema/009_questions.sql")),
 ];
 
 impl Warehouse {

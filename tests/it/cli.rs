@@ -55,14 +55,14 @@ pub async fn desksync(env: &Env, args: &[&str]) -> Out {
 }
 
 /// A spawned `desksync serve` with its address and everything it wrote on stderr so far.
-struct Serve {
+pub struct Serve {
     child: tokio::process::Child,
     base: String,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Serve {
-    async fn start(env: &Env, extra: &[&str]) -> Serve {
+    pub async fn start(env: &Env, extra: &[&str]) -> Serve {
         let mut child = bin()
             .arg("--config")
             .arg(&env.config_path)
@@ -98,7 +98,11 @@ impl Serve {
         Serve { child, base, stderr }
     }
 
-    async fn get(&self, path: &str) -> String {
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn get(&self, path: &str) -> String {
         reqwest::get(format!("{}{path}", self.base)).await.unwrap().text().await.unwrap()
     }
 
@@ -116,7 +120,7 @@ impl Serve {
     }
 
     /// Wait until `f(/status)` holds (at most 60 s).
-    async fn wait_for(&self, what: &str, f: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub async fn wait_for(&self, what: &str, f: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let v = self.status().await;
@@ -128,7 +132,7 @@ impl Serve {
         }
     }
 
-    async fn stop(mut self) -> (Option<i32>, String) {
+    pub async fn stop(mut self) -> (Option<i32>, String) {
         self.signal("-TERM");
         let status =
             tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.expect("serve stops").unwrap();
@@ -599,7 +603,11 @@ async fn init_writes_a_valid_commented_pipeline_and_drop_deletes_what_a_pipeline
     assert_eq!(env.count("SELECT count(*) FROM tickets"), 0);
     assert_eq!(env.count("SELECT count(*) FROM messages"), 0);
     assert!(env.count("SELECT count(*) FROM departments") > 0);
-    assert!(!env.dir.path().join("lake/tickets/source=liveagent/account=acme").exists());
+    let lake = desksync::lake::Lake::new(env.config().lake.clone(), env.config().settings.lake.clone());
+    let status = desksync::lake::status(&lake).await.unwrap();
+    let rows = |t: &str| status.iter().find(|s| s.table == t).map(|s| s.rows).unwrap();
+    assert_eq!((rows("tickets"), rows("messages")), (0, 0), "the lake's current version has none of them");
+    assert!(rows("departments") > 0);
     assert_eq!(env.count("SELECT count(*) FROM _desksync_state WHERE stream = 'conversations'"), 0);
     // The whole pipeline; the next run loads everything again.
     let out = desksync(&env, &["drop", "-p", "la", "--yes"]).await;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::Duration;
 
 use arrow::util::display::array_value_to_string;
@@ -253,4 +254,42 @@ pub fn assert_equals_truth(env: &Env) {
     assert_eq!(env.count("SELECT count(*) FROM departments WHERE deleted_at IS NULL"), depts);
     let tags = env.sim.with_data(|d| d.tags.len()) as i64;
     assert_eq!(env.count("SELECT count(*) FROM tags WHERE deleted_at IS NULL"), tags);
+}
+
+/// A Python with `deltalake`, `duckdb`, `moto` and `playwright` importable (installed once into the test
+/// target directory from tests/requirements.txt when the system's lacks them); `None` only
+/// outside CI when they cannot be installed (the test then says it skipped).
+pub fn python() -> Option<(String, String)> {
+    static FOUND: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let deps = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("desksync-pydeps");
+            let pythonpath = deps.display().to_string();
+            let works = || {
+                std::process::Command::new("python3")
+                    .args(["-c", "import deltalake, duckdb, moto.server, playwright"])
+                    .env("PYTHONPATH", &pythonpath)
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if !works() {
+                let req = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/requirements.txt");
+                let _ = std::process::Command::new("python3")
+                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+                    .arg(&deps)
+                    .args(["-r", req])
+                    .status();
+            }
+            if works() {
+                return Some(("python3".to_string(), pythonpath));
+            }
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs Python with the packages of tests/requirements.txt (pip install -r tests/requirements.txt)"
+            );
+            eprintln!("SKIPPED: Python lake checks need `pip install -r tests/requirements.txt`");
+            None
+        })
+        .clone()
 }

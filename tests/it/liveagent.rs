@@ -1,7 +1,6 @@
 //! LiveAgent end to end against the simulator: full sync, no-op re-run, exact incremental
 //! changes, rows shifting between pages, quarantine, time zones, the lake.
 
-use desksync::model::Table;
 use desksync::simulator::SimConfig;
 use desksync::simulator::{ListOrder, world::Mutation};
 
@@ -178,67 +177,6 @@ async fn account_time_zone_is_converted_to_utc_both_ways() {
     // The filter was written in Phoenix time: exactly the three changed conversations came back.
     assert_eq!(env.sim.stats().get("messages"), Some(&3));
     assert_equals_truth(&env);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_lake_mirrors_the_warehouse_in_hive_partitions() {
-    let env = Env::new(sim(90), "", "").await;
-    let s = env.run().await;
-    assert_eq!(s.status, "succeeded");
-    let run_id = s.run_id.clone();
-    let lake = env.dir.path().join("lake");
-    for t in Table::all() {
-        let mut rows = 0usize;
-        let mut files = 0usize;
-        let mut manifest_rows = 0u64;
-        if let Ok(text) = std::fs::read_to_string(lake.join(t.name()).join("_manifest.json")) {
-            let m: serde_json::Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(m["last_run_id"], serde_json::Value::String(run_id.clone()), "{}", t.name());
-            manifest_rows = m["partitions"].as_object().unwrap().values().map(|p| p["rows"].as_u64().unwrap()).sum();
-        }
-        for entry in walk(&lake.join(t.name())) {
-            let name = entry.file_name().unwrap().to_string_lossy().to_string();
-            assert!(!name.contains(".tmp"), "a temporary file was left behind: {entry:?}");
-            if name == "_manifest.json" {
-                continue;
-            }
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                std::fs::File::open(&entry).unwrap(),
-            )
-            .unwrap()
-            .build()
-            .unwrap();
-            for b in reader {
-                let b = b.unwrap();
-                assert!(b.schema().field_with_name("source").is_err(), "partition columns live in the path");
-                rows += b.num_rows();
-            }
-            files += 1;
-            let path = entry.to_string_lossy();
-            assert!(path.contains("/source=liveagent/account=acme/"), "{path}");
-        }
-        let in_warehouse = env.count(&format!("SELECT count(*) FROM {}", t.name()));
-        assert_eq!(files > 0, in_warehouse > 0, "lake files for {}: {files}", t.name());
-        assert_eq!(rows as i64, in_warehouse, "{}", t.name());
-        assert_eq!(manifest_rows, rows as u64, "the manifest of {} lists every partition", t.name());
-    }
-    assert!(walk(&lake.join("tickets")).iter().any(|p| p.to_string_lossy().contains("created_month=2025-")));
-    assert_eq!(env.count("SELECT count(*) FROM _desksync_lake_dirty"), 0);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

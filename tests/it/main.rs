@@ -3,6 +3,7 @@
 
 mod analysts;
 mod backfill;
+mod browser;
 mod catalog;
 mod cli;
 mod common;
@@ -11,11 +12,13 @@ mod conformance;
 mod crash;
 mod deploy;
 mod faults;
+mod lake;
 mod layout;
 mod liveagent;
 mod liveforce;
 mod livezilla;
 mod locking;
+mod questions;
 mod schema;
 mod serve;
 mod truth;
