@@ -699,7 +699,7 @@ async fn lake(given: &Option<PathBuf>, action: LakeAction) -> Result<ExitCode> {
             }
             let verb = if dry_run { "would delete" } else { "deleted" };
             outln!(
-                "lake {}: vacuum {verb} {files} data file(s) unreferenced for {}",
+                "{}: vacuum {verb} {files} data file(s) unreferenced for {}",
                 config.lake,
                 humantime::format_duration(retention)
             );
@@ -716,14 +716,14 @@ async fn lake(given: &Option<PathBuf>, action: LakeAction) -> Result<ExitCode> {
                 );
             }
             let parts: usize = done.iter().map(|o| o.partitions).sum();
-            outln!("lake {}: optimize compacted {parts} partition(s)", config.lake);
+            outln!("{}: optimize compacted {parts} partition(s)", config.lake);
         }
         LakeAction::Status { json } => {
             let status = desksync::lake::status(&lake).await?;
             if json {
                 outln!("{}", serde_json::to_string_pretty(&status)?);
             } else {
-                outln!("lake {}:", config.lake);
+                outln!("{}:", config.lake);
                 for t in &status {
                     outln!("  {:<28} version {:>5}  {:>5} file(s)  {:>9} rows", t.table, t.version, t.files, t.rows);
                 }

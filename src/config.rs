@@ -217,6 +217,9 @@ fn lake_location(settings: &LakeSettings, base: &Path) -> Result<LakeLocation, V
         problems.push(("lake.path".into(), format!("'{raw}' names no bucket (s3://bucket/prefix)")));
     }
     let s3 = &settings.s3;
+    if s3.access_key_id.is_some() != s3.secret_access_key.is_some() {
+        problems.push(("lake.s3".into(), "give both access_key_id and secret_access_key, or neither".into()));
+    }
     let mut secret = |key: &str, reference: &Option<String>| -> Option<Secret> {
         let r = reference.as_ref()?;
         match resolve_secret_reference(r, "AWS_SECRET_ACCESS_KEY", "the AWS_* environment variables") {
@@ -234,13 +237,7 @@ fn lake_location(settings: &LakeSettings, base: &Path) -> Result<LakeLocation, V
         (Some(access_key_id), Some(secret_access_key)) => {
             Some(S3Credentials { access_key_id, secret_access_key, session_token: token })
         }
-        (None, None) => None,
-        _ => {
-            if s3.access_key_id.is_some() != s3.secret_access_key.is_some() {
-                problems.push(("lake.s3".into(), "give both access_key_id and secret_access_key, or neither".into()));
-            }
-            None
-        }
+        _ => None,
     };
     if let Some(e) = &s3.endpoint
         && !(e.starts_with("http://") || e.starts_with("https://"))

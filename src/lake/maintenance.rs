@@ -53,7 +53,14 @@ pub async fn vacuum(
             .with_mode(VacuumMode::Full)
             .with_dry_run(dry_run)
             .await
-            .map_err(delta::delta_err(format!("vacuuming lake table {}", table.name())))?;
+            .map_err(|e| {
+                let hint = if !force && e.to_string().contains("retention") {
+                    " (a retention below the table's delta.deletedFileRetentionDuration needs --force)"
+                } else {
+                    ""
+                };
+                delta::delta_err(format!("vacuuming lake table {}{hint}", table.name()))(e)
+            })?;
         out.push(Vacuumed { table: table.name(), files_deleted: metrics.files_deleted.len(), dry_run });
     }
     Ok(out)

@@ -8,10 +8,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use deltalake_core::DeltaResult;
 use deltalake_core::logstore::object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use deltalake_core::logstore::object_store::path::Path as StorePath;
+use deltalake_core::logstore::object_store::{BackoffConfig, ClientOptions, RetryConfig};
 use deltalake_core::logstore::{
     LogStore, LogStoreFactory, ObjectStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
     object_store_factories,
@@ -70,12 +72,31 @@ pub fn register_s3() {
     });
 }
 
+/// Connecting to the S3 endpoint, per attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// One S3 request (a part of a multipart upload at most 8 MiB).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// All attempts of one request together.
+const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
+
 struct S3Stores;
 
 impl ObjectStoreFactory for S3Stores {
     fn parse_url_opts(&self, url: &Url, config: &StorageConfig) -> DeltaResult<(ObjectStoreRef, StorePath)> {
         // The usual AWS_* variables first (credentials from the environment), then our options.
-        let mut builder = AmazonS3Builder::from_env().with_url(url.as_str());
+        // A dead or unreachable endpoint fails in seconds, not after object_store's default
+        // ten retries over three minutes: the run reports the lake error and the next run
+        // exports again.
+        let mut builder = AmazonS3Builder::from_env()
+            .with_url(url.as_str())
+            .with_client_options(
+                ClientOptions::new().with_connect_timeout(CONNECT_TIMEOUT).with_timeout(REQUEST_TIMEOUT),
+            )
+            .with_retry(RetryConfig {
+                max_retries: 3,
+                retry_timeout: RETRY_TIMEOUT,
+                backoff: BackoffConfig::default(),
+            });
         for (k, v) in &config.raw {
             if let Ok(key) = k.parse::<AmazonS3ConfigKey>() {
                 builder = builder.with_config(key, v);

@@ -52,12 +52,27 @@ fn files(dt: &DeltaTable) -> Vec<(String, HashMap<String, Option<String>>)> {
 /// compare with the warehouse at `warehouse` row for row (EXCEPT ALL both ways). Returns the
 /// rows compared per table.
 async fn assert_lake_equals_warehouse(lake: &Lake, warehouse: &Path) -> HashMap<&'static str, usize> {
+    assert_source_equals_warehouse(lake, warehouse, None).await
+}
+
+/// [`assert_lake_equals_warehouse`] for the rows of one `source` (a lake several warehouses
+/// write), or all.
+async fn assert_source_equals_warehouse(
+    lake: &Lake,
+    warehouse: &Path,
+    source: Option<&str>,
+) -> HashMap<&'static str, usize> {
     let conn = duckdb::Connection::open_in_memory().unwrap();
     conn.execute_batch(&format!("ATTACH '{}' AS wh (READ_ONLY)", warehouse.display())).unwrap();
     let mut compared = HashMap::new();
     for table in Table::all() {
         let name = table.name();
-        let in_wh: i64 = conn.query_row(&format!("SELECT count(*) FROM wh.{name}"), [], |r| r.get(0)).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP VIEW w AS SELECT * FROM wh.{name} WHERE {}",
+            source.map(|s| format!("source = '{s}'")).unwrap_or_else(|| "true".into())
+        ))
+        .unwrap();
+        let in_wh: i64 = conn.query_row("SELECT count(*) FROM w", [], |r| r.get(0)).unwrap();
         let Some(dt) = load(lake, table).await else {
             assert_eq!(in_wh, 0, "{name} has rows but no lake table");
             continue;
@@ -65,6 +80,9 @@ async fn assert_lake_equals_warehouse(lake: &Lake, warehouse: &Path) -> HashMap<
         conn.execute_batch(&format!("CREATE OR REPLACE TABLE lk AS SELECT * FROM wh.{name} LIMIT 0")).unwrap();
         let store = dt.object_store();
         for (path, values) in files(&dt) {
+            if source.is_some_and(|s| values["source"].as_deref() != Some(s)) {
+                continue;
+            }
             let bytes = store.get(&path.as_str().into()).await.unwrap().bytes().await.unwrap();
             let reader =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
@@ -95,8 +113,8 @@ async fn assert_lake_equals_warehouse(lake: &Lake, warehouse: &Path) -> HashMap<
         }
         let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         let in_lake = count("SELECT count(*) FROM lk");
-        let missing = count(&format!("SELECT count(*) FROM (SELECT * FROM wh.{name} EXCEPT ALL SELECT * FROM lk)"));
-        let extra = count(&format!("SELECT count(*) FROM (SELECT * FROM lk EXCEPT ALL SELECT * FROM wh.{name})"));
+        let missing = count("SELECT count(*) FROM (SELECT * FROM w EXCEPT ALL SELECT * FROM lk)");
+        let extra = count("SELECT count(*) FROM (SELECT * FROM lk EXCEPT ALL SELECT * FROM w)");
         assert_eq!((in_lake, missing, extra), (in_wh, 0, 0), "{name}: lake rows, rows missing, rows extra");
         compared.insert(name, in_lake as usize);
     }
@@ -283,6 +301,11 @@ async fn on_s3_two_warehouses_commit_to_the_same_tables_at_once_and_both_land_wh
             });
         }
     }
+    // Row for row, each instance's rows as delta-rs's log replay names their files.
+    for (env, source) in [(&a, "liveagent"), (&b, "liveforce")] {
+        let compared = assert_source_equals_warehouse(&lake, &env.dir.path().join("w.duckdb"), Some(source)).await;
+        assert!(compared["tickets"] > 0 && compared["messages"] > 0, "{source}: {compared:?}");
+    }
     // How often the exports collided and were rebuilt (timing decides; the next test forces it).
     eprintln!("lake commit conflicts rebuilt so far: {}", desksync::telemetry::METRICS.lake_conflicts.get());
     // Every row of both warehouses is in the shared tables, once.
@@ -414,6 +437,35 @@ async fn a_commit_built_on_an_old_version_is_rebuilt_on_the_new_one_and_keeps_th
     let dt = load(&lake, Table::Tickets).await.unwrap();
     assert_eq!(rows_of(&dt, "liveagent"), 0, "every file of A's partitions went, the new ones too");
     assert_eq!(rows_of(&dt, "liveforce"), b.count("SELECT count(*) FROM tickets"), "B's rows stay whole");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_s3_endpoint_fails_the_export_in_seconds_and_keeps_every_partition_marked() {
+    let (env, _) = two_instances(20).await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let marked = env.count("SELECT count(*) FROM _desksync_lake_dirty");
+    assert!(marked > 0);
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = S3Server {
+        child: std::process::Command::new("true").spawn().unwrap(),
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let mut config = env.config();
+    config.lake = s3_lake(&server).location;
+    config.settings.lake.enabled = true;
+    let started = std::time::Instant::now();
+    let error = desksync::app::run::export_lake(&config, &env.warehouse(), "la", "dead").await;
+    let took = started.elapsed();
+    let error = error.expect("the export reports the failure");
+    assert!(took < Duration::from_secs(20), "a refused connection fails in seconds, took {took:?}: {error}");
+    assert!(error.starts_with("lake: "), "{error}");
+    assert!(!error.contains("test-secret"), "no credentials in the error: {error}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM _desksync_lake_dirty"),
+        marked,
+        "every partition is still marked for the next export"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
