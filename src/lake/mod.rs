@@ -117,6 +117,7 @@ pub async fn drop_partitions(lake: &Lake, table: Table, source: &str, account: &
 }
 
 /// A partition to export: its table, key and the sequence number of its dirty mark.
+#[derive(Debug, Clone)]
 struct Dirty {
     table: Table,
     source: String,
@@ -132,20 +133,7 @@ pub async fn export_dirty(warehouse: &Warehouse, lake: &Lake, run_id: &str) -> R
     let dirty: Vec<Dirty> = warehouse
         .with_conn(move |c| {
             mark_unexported_tables(c, &location)?;
-            let mut stmt = c
-                .prepare("SELECT \"table\", source, account, part, seq FROM _desksync_lake_dirty ORDER BY ALL")
-                .ctx("reading dirty lake partitions")?;
-            let rows: Vec<(String, String, String, String, i64)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-                .ctx("reading dirty lake partitions")?
-                .collect::<Result<_, _>>()
-                .ctx("reading dirty lake partitions")?;
-            Ok(rows
-                .into_iter()
-                .filter_map(|(t, source, account, part, seq)| {
-                    Table::from_name(&t).map(|table| Dirty { table, source, account, part, seq })
-                })
-                .collect())
+            read_marks(c)
         })
         .await?;
     let mut by_table: BTreeMap<&'static str, Vec<Dirty>> = BTreeMap::new();
@@ -170,6 +158,37 @@ pub async fn export_dirty(warehouse: &Warehouse, lake: &Lake, run_id: &str) -> R
         Some(e) => Err(e),
         None => Ok(written),
     }
+}
+
+/// Every dirty mark, with the sequence number it has now.
+fn read_marks(c: &mut duckdb::Connection) -> Result<Vec<Dirty>, WarehouseError> {
+    let mut stmt = c
+        .prepare("SELECT \"table\", source, account, part, seq FROM _desksync_lake_dirty ORDER BY ALL")
+        .ctx("reading dirty lake partitions")?;
+    let rows: Vec<(String, String, String, String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .ctx("reading dirty lake partitions")?
+        .collect::<Result<_, _>>()
+        .ctx("reading dirty lake partitions")?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(t, source, account, part, seq)| {
+            Table::from_name(&t).map(|table| Dirty { table, source, account, part, seq })
+        })
+        .collect())
+}
+
+/// Clear the marks of exported partitions, each only if no load marked it again since it was
+/// read (its sequence number is unchanged); a partition marked meanwhile goes out next time.
+fn clear_marks(c: &mut duckdb::Connection, marks: &[Dirty]) -> Result<(), WarehouseError> {
+    for d in marks {
+        c.execute(
+            "DELETE FROM _desksync_lake_dirty WHERE \"table\" = ? AND source = ? AND account = ? AND part = ? AND seq = ?",
+            params![d.table.name(), d.source, d.account, d.part, d.seq],
+        )
+        .ctx("clearing a written lake partition")?;
+    }
+    Ok(())
 }
 
 /// Mark every partition of each table this warehouse never exported to `location` (recording
@@ -261,23 +280,8 @@ async fn export_table(
         predicate: Some(replaced_predicate(parts)),
     };
     delta::replace_partitions(dt, table, delta::Removal::Partitions(&replace), adds, op, true, run_id).await?;
-    // Clear each mark unless a load marked the partition again since it was read.
-    let marks: Vec<(String, String, String, String, i64)> = parts
-        .iter()
-        .map(|d| (table.name().to_string(), d.source.clone(), d.account.clone(), d.part.clone(), d.seq))
-        .collect();
-    warehouse
-        .with_conn(move |c| {
-            for (t, s, a, p, seq) in marks {
-                c.execute(
-                    "DELETE FROM _desksync_lake_dirty WHERE \"table\" = ? AND source = ? AND account = ? AND part = ? AND seq = ?",
-                    params![t, s, a, p, seq],
-                )
-                .ctx("clearing a written lake partition")?;
-            }
-            Ok(())
-        })
-        .await?;
+    let marks = parts.to_vec();
+    warehouse.with_conn(move |c| clear_marks(c, &marks)).await?;
     telemetry::lake_written(table.name(), parts.len(), rows_total);
     Ok(parts.len())
 }
@@ -414,4 +418,31 @@ pub async fn status(lake: &Lake) -> Result<Vec<TableStatus>, WarehouseError> {
         out.push(TableStatus { table: table.name(), version: snapshot.version() as i64, files, rows, bytes });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_marked_again_after_the_export_read_it_stays_marked() {
+        let mut c = duckdb::Connection::open_in_memory().unwrap();
+        crate::warehouse::migrate_conn(&mut c).unwrap();
+        let touched = || vec![("liveagent".to_string(), "acme".to_string(), "2026-11".to_string())];
+        let mark = |c: &mut duckdb::Connection| {
+            let tx = c.transaction().unwrap();
+            crate::warehouse::commit::mark_dirty(&tx, "tickets", touched()).unwrap();
+            tx.commit().unwrap();
+        };
+        mark(&mut c);
+        let read = read_marks(&mut c).unwrap();
+        assert_eq!(read.len(), 1);
+        // A load commits to the partition while the export writes it.
+        mark(&mut c);
+        clear_marks(&mut c, &read).unwrap();
+        assert_eq!(read_marks(&mut c).unwrap().len(), 1, "the newer load is exported next time");
+        let again = read_marks(&mut c).unwrap();
+        clear_marks(&mut c, &again).unwrap();
+        assert!(read_marks(&mut c).unwrap().is_empty());
+    }
 }

@@ -232,7 +232,7 @@ pub fn partition_sql(table: Table, alias: &str) -> String {
     }
 }
 
-type Touched = Vec<(String, String, String)>;
+pub(crate) type Touched = Vec<(String, String, String)>;
 
 /// Run a statement with `RETURNING source, account, <partition>`; the rows it touched.
 fn returning(tx: &duckdb::Transaction<'_>, sql: &str, args: impl duckdb::Params) -> Result<Touched, duckdb::Error> {
@@ -242,7 +242,7 @@ fn returning(tx: &duckdb::Transaction<'_>, sql: &str, args: impl duckdb::Params)
 }
 
 /// Record the lake partitions of touched rows for the next export.
-fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Touched) -> Result<(), WarehouseError> {
+pub(crate) fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Touched) -> Result<(), WarehouseError> {
     let parts: std::collections::BTreeSet<(String, String, String)> = touched.into_iter().collect();
     if parts.is_empty() {
         return Ok(());

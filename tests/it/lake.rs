@@ -18,7 +18,6 @@ use desksync::lake::Lake;
 use desksync::model::Table;
 use desksync::simulator::SimConfig;
 use desksync::simulator::world::Mutation;
-use desksync::warehouse::Warehouse;
 
 use crate::cli::desksync;
 use crate::common::{Env, python};
@@ -556,36 +555,6 @@ async fn a_lake_table_created_before_a_migration_gains_the_new_columns() {
         assert!(schema.contains(c), "{c} was added to the lake table's schema: {schema:?}");
     }
     assert_lake_equals_warehouse(&lake, &env.dir.path().join("w.duckdb")).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_load_during_an_export_is_exported_by_the_next_one() {
-    // The mark of a partition changed while an export ran is not cleared by that export.
-    let env = Env::new(sim(30), "", "").await;
-    assert_eq!(env.run().await.status, "succeeded");
-    let wh: Warehouse = env.warehouse();
-    wh.with_conn(|c| {
-        c.execute_batch(
-            "INSERT INTO _desksync_lake_dirty SELECT 'tickets', 'liveagent', 'acme', strftime(min(created_at)::TIMESTAMP, '%Y-%m'), 0 FROM tickets",
-        )
-        .unwrap();
-        Ok(())
-    })
-    .await
-    .unwrap();
-    // A load bumps the mark between the export's read and its clearing: simulated by bumping
-    // it, then clearing with the old number as the export would.
-    wh.with_conn(|c| {
-        c.execute_batch("UPDATE _desksync_lake_dirty SET seq = seq + 1").unwrap();
-        c.execute_batch("DELETE FROM _desksync_lake_dirty WHERE seq = 0").unwrap();
-        Ok(())
-    })
-    .await
-    .unwrap();
-    assert_eq!(env.count("SELECT count(*) FROM _desksync_lake_dirty"), 1, "still marked for the next export");
-    let n = desksync::lake::export_dirty(&wh, &local_lake(&env), "next").await.unwrap();
-    assert_eq!(n, 1);
-    assert_eq!(env.count("SELECT count(*) FROM _desksync_lake_dirty"), 0);
 }
 
 #[test]
