@@ -1,6 +1,6 @@
 //! desksync keeps an analytics warehouse in step with help desks: it pages through vendor REST
 //! APIs, normalizes records into one columnar model (Arrow), and loads them incrementally into
-//! DuckDB and a Parquet lake, with the watermark committed in the same transaction as the rows.
+//! DuckDB and a Delta Lake (local disk or S3), with the watermark committed in the same transaction as the rows.
 //!
 //! # Layout
 //!
