@@ -124,7 +124,9 @@ pub fn human_seconds(s: f64) -> String {
     if !s.is_finite() {
         return "—".into();
     }
-    if s < 90.0 {
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else if s < 90.0 {
         format!("{s:.0} s")
     } else if s < 5400.0 {
         format!("{:.0} min", s / 60.0)

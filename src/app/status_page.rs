@@ -148,7 +148,7 @@ fn pipeline_card(body: &mut String, p: &PipelineView<'_>, now: DateTime<Utc>) {
     let runs: Vec<&RunRecord> = p.history.iter().rev().collect();
     if !runs.is_empty() {
         let labels: Vec<String> =
-            runs.iter().map(|r| r.started_at.get(11..16).unwrap_or(&r.started_at).to_string()).collect();
+            runs.iter().map(|r| r.started_at.get(11..19).unwrap_or(&r.started_at).to_string()).collect();
         let rows_s = Series {
             name: "rows written".into(),
             values: runs.iter().map(|r| r.rows_written.unwrap_or(0) as f64).collect(),
