@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use desksync::simulator::SimConfig;
-use desksync::simulator::liveforce::{TICKET_STATUSES, lf_id, ordered_tickets, status_id};
+use desksync::simulator::liveforce::{lf_id, ordered_tickets, status_id};
 
 use crate::common::{Env, FAST, utc};
 
@@ -71,37 +71,32 @@ async fn full_sync_equals_the_simulator_for_every_stream() {
         env.count("SELECT count(*) FROM tickets WHERE merged_into IS NOT NULL") >= 3,
         "merged tickets kept, flagged"
     );
-    // Ticket statuses: the five defaults and a custom one, with their canonical meaning.
-    let statuses: BTreeSet<Vec<String>> = TICKET_STATUSES
-        .iter()
-        .map(|(id, name, _)| vec![id.to_string(), name.to_string(), canonical(*id).to_string()])
-        .collect();
-    assert_eq!(set(env.rows("SELECT status_id, name, canonical FROM ticket_statuses")), statuses);
-    let (agents, calls, leads, notes, deals, services) = env.sim.with_data(|d| {
-        let lf = &d.vendors.liveforce;
-        (
-            d.agents.len() as i64,
-            d.conversations.values().filter(|c| c.channel == "C").count() as i64,
-            lf.leads
-                .iter()
-                .map(|l| vec![l.id.to_string(), l.email.clone(), l.status.to_string()])
-                .collect::<BTreeSet<_>>(),
-            lf.leads.iter().map(|l| l.notes.len()).sum::<usize>() as i64,
-            lf.deals
-                .iter()
-                .map(|x| vec![x.id.to_string(), x.stage.to_string(), format!("{:.1}", x.value)])
-                .collect::<BTreeSet<_>>(),
-            lf.deals.iter().map(|x| x.services.len()).sum::<usize>() as i64,
-        )
-    });
+    let (agents, calls) = env
+        .sim
+        .with_data(|d| (d.agents.len() as i64, d.conversations.values().filter(|c| c.channel == "C").count() as i64));
     assert_eq!(env.count("SELECT count(*) FROM agents WHERE source = 'liveforce' AND known_from = 'staff'"), agents);
     assert_eq!(env.count("SELECT count(*) FROM calls WHERE source = 'liveforce' AND duration_seconds > 0"), calls);
-    assert_eq!(set(env.rows("SELECT lead_id, email, status_id FROM leads")), leads);
-    assert_eq!(env.count("SELECT count(*) FROM lead_notes"), notes);
-    assert_eq!(set(env.rows("SELECT deal_id, stage_id, deal_value FROM deals")), deals);
-    assert_eq!(env.count("SELECT count(*) FROM deal_services"), services);
-    assert_eq!(env.count("SELECT count(*) FROM deal_sources"), 3);
-    assert_eq!(env.count("SELECT count(*) FROM deal_stages"), 5);
+    // The CRM tables, every column (tests/it/truth.rs).
+    {
+        use crate::truth::*;
+        let (leads, notes, deals, services) = env.sim.with_data(|d| {
+            (liveforce_leads(d), liveforce_lead_notes(d), liveforce_deals(d), liveforce_deal_services(d))
+        });
+        assert_rows_equal("Liveforce leads", &db_keyed(&env, DB_LEADS), &leads);
+        assert_rows_equal("Liveforce lead_notes", &db_keyed(&env, DB_LEAD_NOTES), &notes);
+        assert_rows_equal("Liveforce deals", &db_keyed(&env, DB_DEALS), &deals);
+        assert_rows_equal("Liveforce deal_services", &db_keyed(&env, DB_DEAL_SERVICES), &services);
+        assert_rows_equal(
+            "Liveforce deal sources and stages",
+            &db_keyed(&env, DB_DEAL_DIMENSIONS),
+            &liveforce_deal_dimensions(),
+        );
+        assert_rows_equal(
+            "Liveforce ticket_statuses",
+            &db_keyed(&env, DB_TICKET_STATUSES),
+            &liveforce_ticket_statuses(),
+        );
+    }
     assert_eq!(env.count("SELECT sum(leads) FROM leads_status_snapshots"), 45);
     assert_eq!(
         env.rows("SELECT value FROM leads_summary_snapshots WHERE metric = 'total_leads'"),

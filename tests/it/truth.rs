@@ -474,3 +474,150 @@ pub fn livezilla_ticket_comments(d: &World) -> Rows {
     }
     out
 }
+
+// ---- Liveforce's CRM tables (Perfex: leads, lead notes, deals and their services) ---------------
+//
+// Perfex lists a record's fields as its database columns (tblleads, tblnotes, …): `dateadded`
+// and `lastcontact` in the account's zone (stored as UTC here), amounts as decimal text, ids as
+// text; empty strings stay empty strings. Amounts are compared to the cent.
+
+use desksync::simulator::liveforce::{DEAL_SOURCES, DEAL_STAGES, LEAD_STATUSES};
+
+fn cents(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// The warehouse's rows of `sql` keyed by its first column.
+pub fn db_keyed(env: &Env, sql: &str) -> Rows {
+    env.rows(sql).into_iter().map(|mut r| (r.remove(0), r)).collect()
+}
+
+pub const DB_LEADS: &str =
+    "SELECT lead_id, name, title, company, email, phone, status_id, status_name, source_id, assigned_to,
+        printf('%.2f', lead_value), country, strftime(created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'),
+        strftime(last_contact_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'), strftime(deleted_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+    FROM leads WHERE source = 'liveforce'";
+
+pub fn liveforce_leads(d: &World) -> Rows {
+    d.vendors
+        .liveforce
+        .leads
+        .iter()
+        .map(|l| {
+            let row = vec![
+                l.name.clone(),
+                String::new(),
+                l.company.clone(),
+                l.email.clone(),
+                String::new(),
+                l.status.to_string(),
+                LEAD_STATUSES.iter().find(|(id, _)| *id == l.status).map(|(_, n)| n.to_string()).unwrap(),
+                l.source.to_string(),
+                l.assigned.to_string(),
+                cents(l.value),
+                "SK".into(),
+                utc(l.added),
+                NULL.into(),
+                NULL.into(),
+            ];
+            (l.id.to_string(), row)
+        })
+        .collect()
+}
+
+pub const DB_LEAD_NOTES: &str = "SELECT lead_id || '/' || note_id, staff_id, description,
+        strftime(created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+    FROM lead_notes WHERE source = 'liveforce'";
+
+pub fn liveforce_lead_notes(d: &World) -> Rows {
+    let mut out = Rows::new();
+    for l in &d.vendors.liveforce.leads {
+        for (id, staff, text, at) in &l.notes {
+            out.insert(format!("{}/{id}", l.id), vec![staff.to_string(), text.clone(), utc(*at)]);
+        }
+    }
+    out
+}
+
+pub const DB_DEALS: &str = "SELECT deal_id, name, printf('%.2f', deal_value), stage_id, source_id, status, assigned_to, lead_id,
+        strftime(created_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'), strftime(expected_close_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'),
+        strftime(deleted_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+    FROM deals WHERE source = 'liveforce'";
+
+pub fn liveforce_deals(d: &World) -> Rows {
+    d.vendors
+        .liveforce
+        .deals
+        .iter()
+        .map(|x| {
+            let row = vec![
+                x.name.clone(),
+                cents(x.value),
+                x.stage.to_string(),
+                x.source.to_string(),
+                x.status.clone(),
+                "1".into(),
+                x.lead_id.to_string(),
+                utc(x.added),
+                utc(x.added + chrono::Duration::days(30)),
+                NULL.into(),
+            ];
+            (x.id.to_string(), row)
+        })
+        .collect()
+}
+
+pub const DB_DEAL_SERVICES: &str =
+    "SELECT deal_id || '/' || service_id, name, printf('%.2f', quantity), printf('%.2f', rate)
+    FROM deal_services WHERE source = 'liveforce'";
+
+pub fn liveforce_deal_services(d: &World) -> Rows {
+    let mut out = Rows::new();
+    for x in &d.vendors.liveforce.deals {
+        for (id, name, qty, rate) in &x.services {
+            out.insert(format!("{}/{id}", x.id), vec![name.clone(), cents(*qty), cents(*rate)]);
+        }
+    }
+    out
+}
+
+pub const DB_DEAL_DIMENSIONS: &str = "SELECT 'source/' || source_id, name, NULL, NULL, strftime(deleted_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+        FROM deal_sources WHERE source = 'liveforce'
+    UNION ALL
+    SELECT 'stage/' || stage_id, name, sort_order::VARCHAR, printf('%.2f', probability), strftime(deleted_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+        FROM deal_stages WHERE source = 'liveforce'";
+
+/// Deal sources and stages (sort order and probability for stages), one map.
+pub fn liveforce_deal_dimensions() -> Rows {
+    let mut out = Rows::new();
+    for (id, name) in DEAL_SOURCES {
+        out.insert(format!("source/{id}"), vec![name.to_string(), NULL.into(), NULL.into(), NULL.into()]);
+    }
+    for (id, name, p) in DEAL_STAGES {
+        out.insert(format!("stage/{id}"), vec![name.to_string(), id.to_string(), cents(*p), NULL.into()]);
+    }
+    out
+}
+
+pub const DB_TICKET_STATUSES: &str =
+    "SELECT status_id, name, canonical, is_default::VARCHAR, color, sort_order::VARCHAR,
+        strftime(deleted_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+    FROM ticket_statuses WHERE source = 'liveforce'";
+
+/// Perfex's ticket statuses (tblticketstatus): the five defaults (`isdefault` 1) and custom ones.
+pub fn liveforce_ticket_statuses() -> Rows {
+    TICKET_STATUSES
+        .iter()
+        .map(|(id, name, color)| {
+            let row = vec![
+                name.to_string(),
+                lf_canonical(*id).into(),
+                (*id <= 5).to_string(),
+                color.to_string(),
+                id.to_string(),
+                NULL.into(),
+            ];
+            (id.to_string(), row)
+        })
+        .collect()
+}
