@@ -96,6 +96,9 @@ async fn full_sync_equals_the_simulator_for_every_stream() {
             &db_keyed(&env, DB_TICKET_STATUSES),
             &liveforce_ticket_statuses(),
         );
+        let (agents, calls) = env.sim.with_data(|d| (liveforce_agents(d), liveforce_calls(d)));
+        assert_rows_equal("Liveforce agents", &db_keyed(&env, DB_LF_AGENTS), &agents);
+        assert_rows_equal("Liveforce calls", &db_keyed(&env, DB_LF_CALLS), &calls);
     }
     assert_eq!(env.count("SELECT sum(leads) FROM leads_status_snapshots"), 45);
     assert_eq!(

@@ -621,3 +621,51 @@ pub fn liveforce_ticket_statuses() -> Rows {
         })
         .collect()
 }
+
+pub const DB_LF_AGENTS: &str = "SELECT agent_id, contact_id, email, first_name, last_name, avatar_url, known_from
+    FROM agents WHERE source = 'liveforce'";
+
+/// Perfex staff (tblstaff): `staffid`, names, email; no contact record, no avatar when
+/// `profile_image` is null.
+pub fn liveforce_agents(d: &World) -> Rows {
+    d.agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let (first, last) = a.name.split_once(' ').unwrap_or((&a.name, ""));
+            let row = vec![NULL.into(), a.email.clone(), first.into(), last.into(), NULL.into(), "staff".into()];
+            ((i + 1).to_string(), row)
+        })
+        .collect()
+}
+
+pub const DB_LF_CALLS: &str = "SELECT call_id, direction, agent_id, customer_id, customer_phone,
+        strftime(started_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S'), duration_seconds::VARCHAR, status, ticket_id,
+        strftime(deleted_at::TIMESTAMP, '%Y-%m-%d %H:%M:%S')
+    FROM calls WHERE source = 'liveforce'";
+
+/// Perfex call logs: one per call conversation, its staff member (`0`: none), the contact, when
+/// it started (account zone) and how long it took in seconds.
+pub fn liveforce_calls(d: &World) -> Rows {
+    d.conversations
+        .values()
+        .filter(|c| c.channel == "C")
+        .map(|c| {
+            let id = lf_id(c);
+            let duration: i64 = c.groups.iter().map(|g| (g.finished - g.created).num_seconds().max(60)).sum();
+            let staff_of = c.assigned_to.as_deref().map_or_else(|| "0".to_string(), |a| staff(d, a));
+            let row = vec![
+                if id.is_multiple_of(2) { "inbound" } else { "outbound" }.into(),
+                staff_of,
+                (1000 + id).to_string(),
+                format!("+421 900 {id:06}"),
+                utc(c.created),
+                duration.to_string(),
+                if c.status == "R" { "completed" } else { "missed" }.into(),
+                NULL.into(),
+                NULL.into(),
+            ];
+            (id.to_string(), row)
+        })
+        .collect()
+}
