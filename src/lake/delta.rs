@@ -167,7 +167,7 @@ pub fn is_conflict(e: &DeltaTableError) -> bool {
 }
 
 /// The partition values of a file of the table.
-fn key_of(values: &HashMap<String, Option<String>>, cols: &[String]) -> PartitionKey {
+pub(crate) fn key_of(values: &HashMap<String, Option<String>>, cols: &[String]) -> PartitionKey {
     cols.iter().map(|c| (c.clone(), values.get(c).cloned().flatten())).collect()
 }
 

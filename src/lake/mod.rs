@@ -89,15 +89,13 @@ fn partition_path(k: &delta::PartitionKey) -> String {
 /// commit. Returns whether the lake had any.
 pub async fn drop_partitions(lake: &Lake, table: Table, source: &str, account: &str) -> Result<bool, WarehouseError> {
     let Some(dt) = delta::load(&lake.location, table).await? else { return Ok(false) };
+    let cols = delta::partition_columns(table);
     let keys: HashSet<delta::PartitionKey> = dt
         .snapshot()
         .map_err(delta::delta_err("reading a lake table"))?
         .log_data()
         .iter()
-        .map(|f| {
-            let values = f.partition_values_map();
-            delta::partition_columns(table).iter().map(|c| (c.clone(), values.get(c).cloned().flatten())).collect()
-        })
+        .map(|f| delta::key_of(&f.partition_values_map(), &cols))
         .filter(|k: &delta::PartitionKey| {
             k[0].1.as_deref() == Some(source) && k.get(1).and_then(|v| v.1.as_deref()) == Some(account)
         })

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use deltalake_core::logstore::object_store::ObjectStoreExt as _;
-use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use deltalake_core::{DeltaTable, DeltaTableBuilder};
 use desksync::config::{LakeLocation, LakeSettings, S3Credentials, Secret};
 use desksync::lake::Lake;
 use desksync::model::Table;
@@ -28,17 +28,7 @@ fn sim(conversations: usize) -> SimConfig {
 
 /// The lake table of `table`, or `None` when it was never written.
 async fn load(lake: &Lake, table: Table) -> Option<DeltaTable> {
-    let url = desksync::lake::store::table_url(&lake.location, table.name()).unwrap();
-    let mut dt = DeltaTableBuilder::from_url(url)
-        .unwrap()
-        .with_storage_options(desksync::lake::store::storage_options(&lake.location))
-        .build()
-        .unwrap();
-    match dt.load().await {
-        Ok(()) => Some(dt),
-        Err(DeltaTableError::NotATable(_)) => None,
-        Err(e) => panic!("loading lake table {}: {e}", table.name()),
-    }
+    desksync::lake::delta::load(&lake.location, table).await.unwrap()
 }
 
 /// Every active file of the table at its loaded version: (path in the table, partition values).
