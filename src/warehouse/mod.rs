@@ -232,13 +232,12 @@ impl Warehouse {
                 Ok(c) => return Ok(c),
                 Err(e) => {
                     let msg = e.to_string();
-                    if !(msg.contains("lock") || msg.contains("Conflicting")) {
+                    // Only DuckDB's own lock conflict waits ("Could not set lock on file ...: Conflicting
+                    // lock is held in ... (PID n)"); any other error that merely says "block" is real.
+                    if !(msg.contains("Could not set lock") || msg.contains("Conflicting lock")) {
                         return Err(e).ctx(format!("opening the warehouse {}", self.path.display()));
                     }
-                    let holder = msg
-                        .find("(PID")
-                        .and_then(|i| msg[i..].find(')').map(|j| format!(" {}", &msg[i..=i + j])))
-                        .unwrap_or_default();
+                    let holder = lock_holder(&msg).map(|h| format!(" ({h})")).unwrap_or_default();
                     let waited = started.elapsed();
                     if waited >= self.lock_timeout {
                         return Err(WarehouseError::Locked { path: self.path.clone(), holder, waited });
@@ -255,7 +254,30 @@ impl Warehouse {
     }
 }
 
+/// Who holds the lock, from DuckDB's message: "`/usr/bin/x (PID 7) by user u`", or "`PID 7`" alone
+/// when the holder has no command line left (a process that is still exiting).
+fn lock_holder(msg: &str) -> Option<&str> {
+    const HELD: &str = "Conflicting lock is held in ";
+    let rest = &msg[msg.find(HELD)? + HELD.len()..];
+    let end = rest.find(". ").unwrap_or(rest.len());
+    Some(rest[..end].trim_end_matches('.')).filter(|h| !h.is_empty())
+}
+
 /// A SQL string literal (for values spliced into statements that take lists).
 pub(crate) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lock_holder_is_named_also_when_it_has_no_command_line() {
+        let full = "IO Error: Could not set lock on file \"/w.duckdb\": Conflicting lock is held in \
+                    /usr/bin/desksync (PID 7) by user root. See also https://duckdb.org/docs";
+        assert_eq!(super::lock_holder(full), Some("/usr/bin/desksync (PID 7) by user root"));
+        let exiting = "IO Error: Could not set lock on file \"/w.duckdb\": Conflicting lock is held in PID 7. \
+                       However, you would be able to open this database in read-only mode";
+        assert_eq!(super::lock_holder(exiting), Some("PID 7"));
+        assert_eq!(super::lock_holder("IO Error: Could not read block 3"), None);
+    }
 }

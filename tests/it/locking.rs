@@ -72,6 +72,7 @@ async fn a_run_waits_for_an_analyst_holding_the_warehouse() {
             .unwrap_err()
             .to_string();
     assert!(err.contains("locked by another process"), "{err}");
+    assert!(err.contains(&format!("PID {}", child.id())), "the holder is named: {err}");
     child.wait().unwrap();
     assert_eq!(env.run().await.status, "succeeded");
     assert_equals_truth(&env);
