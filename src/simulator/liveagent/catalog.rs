@@ -650,6 +650,31 @@ pub fn report_rows(
                     ] {
                         m.insert(k.into(), s("0.00"));
                     }
+                    // The rest of the documented 53 columns: the agent's tickets created and
+                    // resolved in the window, notes written, and distinct figures per agent for
+                    // the timings and call counts (so a column read from the wrong field shows).
+                    let own: Vec<&&Conversation> =
+                        created.iter().filter(|c| c.assigned_to.as_deref() == Some(id)).collect();
+                    m.insert("created_tickets".into(), s(own.len()));
+                    m.insert("resolved_tickets".into(), s(own.iter().filter(|c| c.status == "R").count()));
+                    let notes = data
+                        .conversations
+                        .values()
+                        .flat_map(|c| c.groups.iter())
+                        .filter(|g| g.rtype == "I" && g.userid == id && g.created >= from && g.created <= to)
+                        .count();
+                    m.insert("notes".into(), s(notes));
+                    for (i, k) in [
+                        "u_chats", "u_calls", "firstAssignAvgTime", "firstAssignAvgTimeSla", "firstResolveAvgTime",
+                        "firstResolveAvgTimeSla", "calls_outgoing", "call_outgoing_seconds", "call_outgoing_avg_time",
+                        "call_pickup_avg_time", "call_avg_time", "calls_internal", "call_internal_avg_time",
+                        "call_internal_seconds", "o_calls",
+                    ]
+                    .into_iter()
+                    .enumerate()
+                    {
+                        m.insert(k.into(), s(hash(id) % 7 + 10 * i as u64));
+                    }
                     with(
                         m,
                         json!({"id": id, "contactid": format!("ct{}", &id[2..]), "firstname": f, "lastname": l,

@@ -262,7 +262,11 @@ async fn list_tags(State(state): State<Shared>, Query(q): Params) -> Response {
         return r;
     }
     let data = state.la.lock().expect("data lock");
-    let rows: Vec<Value> = data.tags.iter().map(|t| json!({"id": t.id, "name": t.name})).collect();
+    let rows: Vec<Value> = data
+        .tags
+        .iter()
+        .map(|t| json!({"id": t.id, "name": t.name, "color": t.color, "bg_color": t.bg_color}))
+        .collect();
     ok(json!({ "tags": rows }))
 }
 
