@@ -196,6 +196,40 @@ async fn an_endpoint_the_account_lacks_fails_that_stream_only() {
     }
 }
 
+/// Beyond tickets and messages: every table that keeps the served record holds each of its
+/// fields in the documented column, typed (see `columns.rs`), for every vendor and every table
+/// its default streams fill.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_column_of_every_other_table_is_the_field_the_api_served() {
+    for v in VENDORS {
+        // Every stream the connector has, opt-in ones included.
+        let kind = desksync::sources::SourceKind::from_name(v.source()).unwrap();
+        let names: Vec<String> = desksync::sources::stream_names(kind).iter().map(|s| format!("\"{s}\"")).collect();
+        let all = format!("streams = [{}]", names.join(", "));
+        // Report days far enough back that every report has rows.
+        let http = HTTP.replace("report_history = \"2d\"", "report_history = \"40d\"");
+        let env = match v {
+            Vendor::LiveAgent => Env::new(v.sim(60), &all, &http).await,
+            Vendor::LiveZilla => Env::livezilla(v.sim(30), None, &all, &http).await,
+            Vendor::Liveforce => {
+                Env::liveforce(v.sim(30), None, &all, &format!("{http}\n[liveforce]\nper_page = 25\n")).await
+            }
+        };
+        let s = env.run().await;
+        assert_eq!(s.status, "succeeded", "{v:?}: {s:?}");
+        let problems = crate::columns::problems(&env, v.source(), env.sim.state.config.timezone);
+        assert!(problems.is_empty(), "{v:?}: {} problems:\n{}", problems.len(), problems.join("\n"));
+        let checked = crate::columns::tables_checked(&env, v.source());
+        println!("{v:?}: {} tables checked: {}", checked.len(), checked.join(", "));
+        let want = match v {
+            Vendor::LiveAgent => 28,
+            Vendor::LiveZilla => 3,
+            Vendor::Liveforce => 11,
+        };
+        assert_eq!(checked.len(), want, "{v:?}: tables with records checked: {checked:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_at_random_moments_then_a_restart_is_exact() {
     const TRIALS: u64 = 20;

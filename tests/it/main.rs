@@ -6,6 +6,7 @@ mod backfill;
 mod browser;
 mod catalog;
 mod cli;
+mod columns;
 mod common;
 mod config;
 mod conformance;
