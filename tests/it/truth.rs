@@ -296,9 +296,9 @@ pub fn livezilla_messages(d: &World) -> Rows {
 use desksync::simulator::liveforce::{TICKET_STATUSES, has_contact, lf_id, status_id};
 
 /// Canonical meaning of the default Perfex statuses (and the simulator's custom "Waiting for
-/// customer").
+/// customer", "Spam" and "Resolved by customer").
 fn lf_canonical(id: u32) -> &'static str {
-    ["open", "in_progress", "answered", "pending", "closed", "pending"][id as usize - 1]
+    ["open", "in_progress", "answered", "pending", "closed", "pending", "spam", "closed"][id as usize - 1]
 }
 
 /// The replies of a ticket: the first visible post of every group after the first.

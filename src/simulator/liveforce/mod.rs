@@ -78,6 +78,10 @@ pub const TICKET_STATUSES: &[(u32, &str, &str)] = &[
     (4, "On Hold", "#64748b"),
     (5, "Closed", "#03a9f4"),
     (6, "Waiting for customer", "#eab308"),
+    // Custom statuses whose names carry their meaning (no ticket has them): a connector must
+    // read "Spam" as spam and "Resolved by customer" as closed, not fall back to open.
+    (7, "Spam", "#ef4444"),
+    (8, "Resolved by customer", "#10b981"),
 ];
 
 impl LfData {
