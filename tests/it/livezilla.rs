@@ -225,6 +225,22 @@ async fn full_sync_equals_the_simulator() {
         .sim
         .with_data(|d| d.conversations.values().filter(|c| !is_chat(c)).map(|c| c.custom_fields.len()).sum::<usize>());
     assert_eq!(env.count("SELECT count(*) FROM ticket_fields WHERE source = 'livezilla'"), fields as i64);
+    // Field by field: the Customs of every ticket's first message.
+    let want: BTreeSet<Vec<String>> = env.sim.with_data(|d| {
+        d.conversations
+            .values()
+            .filter(|c| !is_chat(c))
+            .flat_map(|c| {
+                let id = lz_id(c).to_string();
+                c.custom_fields.iter().map(move |(k, v)| vec![id.clone(), k.clone(), v.clone()])
+            })
+            .collect()
+    });
+    let got: BTreeSet<Vec<String>> = env
+        .rows("SELECT ticket_id, field_code, value FROM ticket_fields WHERE source = 'livezilla'")
+        .into_iter()
+        .collect();
+    assert_eq!(got, want, "ticket_fields: ticket, code and value");
     let agents = env.sim.with_data(|d| d.agents.len()) as i64 + 1;
     assert_eq!(env.count("SELECT count(*) FROM agents WHERE source = 'livezilla'"), agents);
     assert_eq!(env.count("SELECT count(*) FROM departments WHERE source = 'livezilla'"), 4);
