@@ -167,6 +167,9 @@ const BODIES: &[&str] = &[
     "お問い合わせありがとうございます。確認いたします。",
     "Thanks for reaching out! I've reset your password; please try again & let us know.",
     "<table><tr><td>Plan</td><td>Business</td></tr></table>",
+    // Bare newlines inside a post, one before a pasted line that looks like a transcript post:
+    // LiveZilla separates posts with CRLF only, so this stays one message of its author.
+    "Here is the log:\n| 01.02.2019 10:00:00 | System: job failed\nCan you help?",
 ];
 const TAG_NAMES: &[&str] =
     &["VIP", "Support", "Billing", "Bug", "Feature", "Urgent", "Refund", "Churn risk", "Partner", "Spam"];
