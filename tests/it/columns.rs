@@ -294,15 +294,16 @@ fn render(col: &str, ty: &str) -> String {
     }
 }
 
-/// Every problem found in `source`'s tables; `tz` is the zone the vendor writes local times in.
-pub fn problems(env: &Env, source: &str, tz: chrono_tz::Tz) -> Vec<String> {
+/// Every problem found in `source`'s tables, and the tables checked (those holding rows with
+/// records); `tz` is the zone the vendor writes local times in.
+pub fn check(env: &Env, source: &str, tz: chrono_tz::Tz) -> (Vec<String>, Vec<String>) {
     let mut out = Vec::new();
     let tables = env.rows(
         "SELECT table_name FROM information_schema.columns WHERE column_name = 'raw' AND table_name IN
             (SELECT table_name FROM information_schema.columns WHERE column_name = 'source')
             AND table_name NOT IN ('tickets', 'messages') ORDER BY 1",
     );
-    let mut checked = 0;
+    let mut checked = Vec::new();
     for table in tables.into_iter().map(|r| r[0].clone()) {
         let cols: Vec<(String, String)> = env
             .rows(&format!(
@@ -319,7 +320,7 @@ pub fn problems(env: &Env, source: &str, tz: chrono_tz::Tz) -> Vec<String> {
         if rows.is_empty() {
             continue;
         }
-        checked += 1;
+        checked.push(table.clone());
         let mut fed = BTreeSet::new();
         for row in &rows {
             let record: Value = match serde_json::from_str(&row[0]) {
@@ -365,23 +366,10 @@ pub fn problems(env: &Env, source: &str, tz: chrono_tz::Tz) -> Vec<String> {
             }
         }
     }
-    if checked == 0 {
+    if checked.is_empty() {
         out.push(format!("no {source} table with records was checked"));
     }
     out.sort();
     out.dedup();
-    out
-}
-
-/// The tables of `source` that [`problems`] checks: those holding rows with records.
-pub fn tables_checked(env: &Env, source: &str) -> Vec<String> {
-    env.rows(
-        "SELECT table_name FROM information_schema.columns WHERE column_name = 'raw' AND table_name IN
-            (SELECT table_name FROM information_schema.columns WHERE column_name = 'source')
-            AND table_name NOT IN ('tickets', 'messages') ORDER BY 1",
-    )
-    .into_iter()
-    .map(|r| r[0].clone())
-    .filter(|t| env.count(&format!("SELECT count(*) FROM {t} WHERE source = '{source}' AND raw IS NOT NULL")) > 0)
-    .collect()
+    (out, checked)
 }

@@ -626,9 +626,13 @@ pub fn report_rows(
         }
         (None, "agents") => {
             let mut answers: BTreeMap<&str, i64> = BTreeMap::new();
+            let mut notes: BTreeMap<&str, i64> = BTreeMap::new();
             for c in data.conversations.values() {
                 for g in c.groups.iter().filter(|g| g.created >= from && g.created <= to && g.userid != c.owner_id) {
                     *answers.entry(g.userid.as_str()).or_default() += 1;
+                    if g.rtype == "I" {
+                        *notes.entry(g.userid.as_str()).or_default() += 1;
+                    }
                 }
             }
             answers
@@ -657,13 +661,7 @@ pub fn report_rows(
                         created.iter().filter(|c| c.assigned_to.as_deref() == Some(id)).collect();
                     m.insert("created_tickets".into(), s(own.len()));
                     m.insert("resolved_tickets".into(), s(own.iter().filter(|c| c.status == "R").count()));
-                    let notes = data
-                        .conversations
-                        .values()
-                        .flat_map(|c| c.groups.iter())
-                        .filter(|g| g.rtype == "I" && g.userid == id && g.created >= from && g.created <= to)
-                        .count();
-                    m.insert("notes".into(), s(notes));
+                    m.insert("notes".into(), s(notes.get(id).copied().unwrap_or(0)));
                     for (i, k) in [
                         "u_chats", "u_calls", "firstAssignAvgTime", "firstAssignAvgTimeSla", "firstResolveAvgTime",
                         "firstResolveAvgTimeSla", "calls_outgoing", "call_outgoing_seconds", "call_outgoing_avg_time",
