@@ -434,6 +434,43 @@ async fn a_chat_archived_long_after_it_started_is_found_by_the_full_rescan() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_post_with_a_pasted_transcript_line_stays_one_message_with_or_without_the_html_transcript() {
+    // A customer pastes a log whose line looks like a transcript post. In a one-post chat the
+    // plain transcript has no CRLF at all; the pasted line must not become a post of its own
+    // (credited to someone, dated 2019).
+    let pasted = "Here is the log:\n| 01.02.2019 10:00:00 | System: job failed\nCan you help?";
+    for plaintext_only in [false, true] {
+        let env = Env::livezilla(sim(60), None, "streams = [\"chats\"]", "").await;
+        env.sim.state.lz.lock().unwrap().plaintext_only = plaintext_only;
+        let (one, two) = env.sim.with_data(|d| {
+            let mut chats = d.conversations.values_mut().filter(|c| is_chat(c));
+            let one = chats.next().unwrap();
+            let owner = one.owner_id.clone();
+            for g in one.groups.iter_mut() {
+                g.messages.retain(|m| m.rtype != "S");
+            }
+            one.groups.retain(|g| !g.messages.is_empty());
+            one.groups.truncate(1);
+            one.groups[0].messages.truncate(1);
+            one.groups[0].messages[0].userid = owner;
+            one.groups[0].messages[0].body = pasted.into();
+            let one_id = format!("chat-{}", lz_id(one));
+            let two = chats.find(|c| c.groups.iter().flat_map(|g| &g.messages).filter(|m| m.rtype != "S").count() >= 2);
+            let two = two.unwrap();
+            let first = two.groups.iter_mut().flat_map(|g| g.messages.iter_mut()).find(|m| m.rtype != "S").unwrap();
+            first.body = pasted.into();
+            (one_id, format!("chat-{}", lz_id(two)))
+        });
+        assert_eq!(env.run().await.status, "succeeded");
+        let bodies =
+            |id: &str| env.rows(&format!("SELECT body FROM messages WHERE ticket_id = '{id}' ORDER BY message_id"));
+        assert_eq!(bodies(&one), vec![vec![pasted.to_string()]], "one post (html dropped: {plaintext_only})");
+        assert!(bodies(&two).iter().any(|b| b[0] == pasted), "{:?}", bodies(&two));
+        assert_eq!(env.count("SELECT count(*) FROM messages WHERE created_at < TIMESTAMPTZ '2020-01-01'"), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_ticket_the_server_stamped_seconds_in_the_future_arrives_in_this_run() {
     let env = Env::livezilla(sim(40), None, "", "").await;
     let id = env.sim.with_data(|d| {

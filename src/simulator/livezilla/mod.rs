@@ -40,6 +40,9 @@ pub struct LzState {
     pub failures: HashMap<String, Vec<Instant>>,
     /// Chats not archived yet (conversation ids): absent from `p_chats_list`.
     pub unarchived: Vec<String>,
+    /// Answer `p_output=HTML` with the plain-text transcript only (a server or proxy that
+    /// drops the HTML one).
+    pub plaintext_only: bool,
 }
 
 pub fn md5_hex(s: &str) -> String {
@@ -383,7 +386,11 @@ fn chats_list(state: &Shared, f: &BTreeMap<String, String>) -> Response {
     {
         return lz_error("LZAV20003", " (Filter: Operator)");
     }
-    let unarchived = state.lz.lock().expect("lz lock").unarchived.clone();
+    let (unarchived, plaintext_only) = {
+        let lz = state.lz.lock().expect("lz lock");
+        (lz.unarchived.clone(), lz.plaintext_only)
+    };
+    let output = f.get("p_output").map(String::as_str).map(|o| if plaintext_only { "Plaintext" } else { o });
     let mut list: Vec<&Conversation> =
         data.conversations.values().filter(|c| is_chat(c) && !unarchived.contains(&c.id)).collect();
     if let Some(id) = f.get("p_chatid") {
@@ -403,10 +410,8 @@ fn chats_list(state: &Shared, f: &BTreeMap<String, String>) -> Response {
         list.retain(|c| at(c) < b);
     }
     let tz = state.config.timezone;
-    let mut rendered: Vec<(String, Value)> = list
-        .iter()
-        .map(|c| (lz_id(c).to_string(), render_chat(&data, c, tz, f.get("p_output").map(String::as_str))))
-        .collect();
+    let mut rendered: Vec<(String, Value)> =
+        list.iter().map(|c| (lz_id(c).to_string(), render_chat(&data, c, tz, output))).collect();
     rendered.sort_by(|a, b| a.0.cmp(&b.0));
     let rows: Vec<Value> =
         rendered.into_iter().map(|(_, v)| v).take(if limit == 0 { usize::MAX } else { limit }).collect();

@@ -185,12 +185,20 @@ pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
 }
 
 /// The posts of a plain-text chat transcript: `(local time, author, text)`. Posts are
-/// separated by the server's line separator, CRLF; a bare newline belongs to the post's text.
-/// (A transcript without any CRLF is split on newlines, and a line without the
-/// `| dd.mm.yyyy hh:mm:ss | Name: ` head continues the post before it.)
-pub fn transcript_lines(plain: &str) -> Vec<(NaiveDateTime, String, String)> {
-    let parts: Vec<&str> =
-        if plain.contains("\r\n") { plain.split("\r\n").collect() } else { plain.split('\n').collect() };
+/// separated by the server's line separator, CRLF; a bare newline belongs to the post's text,
+/// even when it is followed by something that looks like a post's head (a pasted log). A
+/// transcript without any CRLF is one post — unless `html_posts`, the number of posts the HTML
+/// transcript shows, says there are more (line endings rewritten on the way): then it is split
+/// on newlines, and a line without the `| dd.mm.yyyy hh:mm:ss | Name: ` head continues the post
+/// before it.
+pub fn transcript_lines(plain: &str, html_posts: Option<usize>) -> Vec<(NaiveDateTime, String, String)> {
+    let parts: Vec<&str> = if plain.contains("\r\n") {
+        plain.split("\r\n").collect()
+    } else if html_posts.is_some_and(|n| n > 1) {
+        plain.split('\n').collect()
+    } else {
+        vec![plain]
+    };
     let mut out: Vec<(NaiveDateTime, String, String)> = Vec::new();
     for part in parts {
         let head = part.strip_prefix("| ").and_then(|l| l.split_once(" | ")).and_then(|(when, rest)| {
@@ -437,10 +445,11 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
             let operator = code_or_none(c, "OperatorId");
             let mut msgs: Vec<MessageRow> = Vec::new();
             let plain = text(c, "PlainText")?.unwrap_or_default();
-            let posts = transcript_lines(&plain);
             // The HTML transcript's per-post unix times are exact (no zone, no DST question);
             // used when they match the plain text's posts one to one.
-            let stimes = html_post_times(&text(c, "HTML")?.unwrap_or_default());
+            let html = text(c, "HTML")?;
+            let stimes = html_post_times(html.as_deref().unwrap_or_default());
+            let posts = transcript_lines(&plain, html.is_some().then_some(stimes.len()));
             let exact = (stimes.len() == posts.len()).then_some(stimes);
             let mut previous: Option<DateTime<Utc>> = None;
             for (i, (when, name, body)) in posts.into_iter().enumerate() {
@@ -898,6 +907,21 @@ mod tests {
         assert_eq!(m[1].2, "2026-10-25T00:50:00+00:00");
         // 02:20 after 02:50 CEST can only be the second 02:20, in CET (+1).
         assert_eq!(m[2].2, "2026-10-25T01:20:00+00:00");
+    }
+
+    #[test]
+    fn a_single_post_with_a_pasted_transcript_line_stays_one_post() {
+        let plain =
+            "| 27.05.2026 15:27:28 | Ann: Here is the log:\n| 01.02.2019 10:00:00 | System: job failed\nCan you help?";
+        let posts = transcript_lines(plain, None);
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        assert_eq!(posts[0].1, "Ann");
+        assert_eq!(posts[0].2, "Here is the log:\n| 01.02.2019 10:00:00 | System: job failed\nCan you help?");
+        assert_eq!(transcript_lines(plain, Some(1)).len(), 1);
+        // Line endings rewritten to newlines: the HTML transcript's two posts say where to split.
+        let rewritten = "| 27.05.2026 15:27:28 | Ann: hello\n| 27.05.2026 15:28:00 | Bob: hi";
+        assert_eq!(transcript_lines(rewritten, Some(2)).len(), 2);
+        assert_eq!(transcript_lines("", None).len(), 0);
     }
 
     #[test]
