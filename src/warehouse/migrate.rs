@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (7, "007_publish.sql", include_str!("../../schema/007_publish.sql")),
     (8, "008_lake_seq.sql", include_str!("../../schema/008_lake_seq.sql")),
     (9, "009_questions.sql", include_str!("../../schema/009_questions.sql")),
+    (10, "010_first_response.sql", include_str!("../../schema/010_first_response.sql")),
 ];
 
 impl Warehouse {

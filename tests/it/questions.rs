@@ -54,8 +54,14 @@ fn facts(tickets: &Rows, messages: &Rows) -> Vec<Ticket> {
             let mut ms = by_ticket.get(id.as_str()).cloned().unwrap_or_default();
             ms.sort_by(|a, b| (a.1[7].as_str(), a.0).cmp(&(b.1[7].as_str(), b.0)));
             let public = |m: &Vec<String>| m[6] == "false";
-            let first_response =
-                ms.iter().filter(|(_, m)| public(m) && m[2] == "agent").filter_map(|(_, m)| time(&m[7])).min();
+            let created = time(&t[13]).unwrap();
+            // Replies older than the ticket came with a merge: they answered the merged ticket.
+            let first_response = ms
+                .iter()
+                .filter(|(_, m)| public(m) && m[2] == "agent")
+                .filter_map(|(_, m)| time(&m[7]))
+                .filter(|at| *at >= created)
+                .min();
             let talk: Vec<&str> = ms
                 .iter()
                 .filter(|(_, m)| public(m) && (m[2] == "agent" || m[2] == "customer"))
@@ -65,7 +71,7 @@ fn facts(tickets: &Rows, messages: &Rows) -> Vec<Ticket> {
             let public_messages = ms.iter().filter(|(_, m)| public(m) && m[2] != "system").count();
             let resolved = matches!(t[2].as_str(), "resolved" | "closed").then(|| time(&t[14])).flatten();
             Ticket {
-                created: time(&t[13]).unwrap(),
+                created,
                 resolved,
                 due: time(&t[15]),
                 channel: t[4].clone(),
@@ -115,6 +121,14 @@ fn check(env: &Env, source: &str, tickets: &Rows, messages: &Rows) {
     let facts = facts(tickets, messages);
     assert!(facts.len() > 20, "{source}: enough tickets to mean something");
     let w = |extra: &str| format!("WHERE source = '{source}' {extra}");
+    assert_eq!(
+        env.count(&format!(
+            "SELECT count(*) FROM ticket_facts {}",
+            w("AND (first_response_seconds < 0 OR resolution_seconds < 0)")
+        )),
+        0,
+        "{source}: no ticket is answered or resolved before it was created"
+    );
     let mut per_day: BTreeMap<String, Vec<&Ticket>> = BTreeMap::new();
     for t in &facts {
         per_day.entry(day(t.created)).or_default().push(t);
