@@ -89,18 +89,46 @@ pub fn legend(series: &[Series]) -> String {
     out
 }
 
-/// A round axis maximum at or above `max`.
-fn nice_max(max: f64) -> f64 {
+/// A round axis maximum at or above `max` whose quarters (the grid lines) print exactly with
+/// `decimals` decimals: 1 would give a 0.25 line that reads "0.2", so 2 is chosen instead.
+fn nice_max_with(max: f64, decimals: i32) -> f64 {
     if max <= 0.0 || !max.is_finite() {
         return 1.0;
     }
-    let magnitude = 10f64.powf(max.log10().floor());
-    for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if step * magnitude >= max {
-            return step * magnitude;
+    let mut magnitude = 10f64.powf(max.log10().floor());
+    loop {
+        for step in [1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0] {
+            let c = step * magnitude;
+            let quarter = c / 4.0 * 10f64.powi(decimals);
+            if c >= max && (quarter - quarter.round()).abs() < 1e-9 {
+                return c;
+            }
         }
+        magnitude *= 10.0;
     }
-    10.0 * magnitude
+}
+
+fn nice_max(max: f64) -> f64 {
+    nice_max_with(max, 1)
+}
+
+/// An axis for durations in seconds: the maximum round in the unit the grid lines print in
+/// (10 h, 20 h, 30 h, 40 h — not 6.9 h, 13.9 h…), and that unit's name and decimals.
+fn duration_axis(max: f64) -> (f64, f64, &'static str, usize) {
+    let (unit, name, decimals) = if max < 90.0 {
+        (1.0, "s", 0)
+    } else if max < 5400.0 {
+        (60.0, "min", 0)
+    } else if max < 172_800.0 {
+        (3600.0, "h", 1)
+    } else {
+        (86400.0, "d", 1)
+    };
+    (nice_max_with(max / unit, decimals as i32) * unit, unit, name, decimals)
+}
+
+fn nice_duration_max(max: f64) -> f64 {
+    duration_axis(max).0
 }
 
 /// A compact number: 1234 → `1.2k`.
@@ -167,8 +195,10 @@ fn x_labels(out: &mut String, labels: &[String], h: f64, x_of: &dyn Fn(usize) ->
     let every = n.div_ceil(8).max(1);
     for (i, l) in labels.iter().enumerate() {
         if i % every == 0 || i + 1 == n && n <= 8 {
-            let _ =
-                write!(out, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>", x_of(i), h - 6.0, esc(l));
+            // A label at either edge is anchored inside the chart, not cut in half by it.
+            let x = x_of(i);
+            let anchor = if x > W - 30.0 { "end" } else { "middle" };
+            let _ = write!(out, "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>", h - 6.0, esc(l));
         }
     }
 }
@@ -214,9 +244,26 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], fmt: &dyn
 
 /// Lines over labels, one per series (a `NaN` value is a gap).
 pub fn lines(title: &str, labels: &[String], series: &[Series], fmt: &dyn Fn(f64) -> String) -> String {
+    lines_on(title, labels, series, fmt, nice_max)
+}
+
+/// [`lines`] of durations in seconds, the axis in round minutes, hours or days.
+pub fn duration_lines(title: &str, labels: &[String], series: &[Series]) -> String {
+    let max = series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let (_, unit, name, decimals) = duration_axis(max);
+    let fmt = move |v: f64| if v == 0.0 { "0".to_string() } else { format!("{:.*} {name}", decimals, v / unit) };
+    lines_on(title, labels, series, &fmt, nice_duration_max)
+}
+
+fn lines_on(
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    fmt: &dyn Fn(f64) -> String,
+    nice: fn(f64) -> f64,
+) -> String {
     let h = 200.0;
-    let max =
-        nice_max(series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max));
+    let max = nice(series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max));
     let mut out = String::new();
     frame(&mut out, title, h, max, fmt);
     let n = labels.len();
@@ -290,7 +337,17 @@ mod tests {
         assert!(bars.contains("b&lt;") && !bars.contains("b<"));
         let l = lines("t", &labels, &s, &short);
         assert_eq!(l.matches("<path").count(), 2);
-        assert_eq!(nice_max(7.0), 10.0);
+        assert_eq!(nice_max(7.0), 8.0);
         assert_eq!(human_seconds(7200.0), "2.0 h");
+        // Grid lines (quarters of the maximum) print exactly.
+        assert_eq!(nice_max(1.0), 2.0);
+        assert_eq!(nice_max(25.0), 30.0);
+        assert_eq!(nice_max(100.0), 100.0);
+        assert_eq!(nice_max(0.3), 0.4);
+        assert_eq!(nice_duration_max(27.8 * 3600.0), 30.0 * 3600.0);
+        assert_eq!(nice_duration_max(50.0 * 60.0), 60.0 * 60.0);
+        assert_eq!(nice_duration_max(2.9 * 86400.0), 4.0 * 86400.0);
+        let chart = duration_lines("t", &labels, &[Series { name: "x".into(), values: vec![3600.0, 2.9 * 86400.0] }]);
+        assert!(chart.contains(">1.0 d<") && chart.contains(">4.0 d<") && !chart.contains(" h<"), "{chart}");
     }
 }

@@ -196,7 +196,7 @@ pub async fn render(config: &Config, options: &ReportOptions) -> Result<String, 
     card(
         &mut body,
         "Median first response",
-        &html::lines("median first response", &labels, &pivot(&first, &labels), &human_seconds),
+        &html::duration_lines("median first response", &labels, &pivot(&first, &labels)),
         "by day of creation",
     );
     let resolution = rows(
@@ -212,7 +212,7 @@ pub async fn render(config: &Config, options: &ReportOptions) -> Result<String, 
     card(
         &mut body,
         "Median resolution time",
-        &html::lines("median resolution time", &labels, &pivot(&resolution, &labels), &human_seconds),
+        &html::duration_lines("median resolution time", &labels, &pivot(&resolution, &labels)),
         "by day of resolution",
     );
 

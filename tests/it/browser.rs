@@ -79,10 +79,22 @@ async fn the_status_page_of_a_running_serve_renders_in_chromium() {
         "",
     )
     .await;
+    // Beside it, a pipeline whose key the vendor refuses (suspended, with the vendor's reason) and
+    // one whose host is down (failed, with the error): the page must say both.
+    env.copy_pipeline("la", "refused", |t| t.replace("la.secret", "refused.secret"));
+    std::fs::write(env.dir.path().join("refused.secret"), "not-the-key").unwrap();
+    env.copy_pipeline("la", "down", |t| t.replace(&env.sim.base_url(), "http://127.0.0.1:9"));
     let serve = Serve::start(&env, &[]).await;
+    let named = |s: &serde_json::Value, name: &str| {
+        s.as_array().unwrap().iter().find(|p| p["pipeline"] == name).cloned().unwrap_or_default()
+    };
     // Two runs at least, so the chart has a line.
     serve
-        .wait_for("two runs", |s| s[0]["last_run"]["status"] == "succeeded" && s[0]["last_run"]["run_id"].is_string())
+        .wait_for("two runs, one suspension, one failure", |s| {
+            named(s, "la")["last_run"]["status"] == "succeeded"
+                && named(s, "refused")["suspended"].is_string()
+                && named(s, "down")["last_run"]["status"] == "failed"
+        })
         .await;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let page = serve.get("/").await;
@@ -90,7 +102,20 @@ async fn the_status_page_of_a_running_serve_renders_in_chromium() {
     let v = open(
         &format!("{}/", serve.base()),
         "status.png",
-        &["la", "succeeded", "limit 600000/min", "*/2 * * * * *", "next run"],
+        &[
+            // (not "succeeded": with runs every 2 s, la's last run may be the one in progress)
+            "la",
+            "limit 600000/min",
+            "*/2 * * * * *",
+            "next run",
+            "3 pipeline(s)",
+            "Suspended pipelines",
+            "refused",
+            "down",
+            "failed",
+            "error:",
+            "127.0.0.1:9",
+        ],
     );
     let (code, _) = serve.stop().await;
     assert_eq!(code, Some(0));
