@@ -240,7 +240,33 @@ pub async fn render(config: &Config, options: &ReportOptions) -> Result<String, 
         &mut body,
         "First-response percentiles",
         &html::table(&["month", "account", "responded", "p50", "p75", "p90", "p95"], &pct_rows, &[2, 3, 4, 5, 6]),
-        "",
+        "by month of creation",
+    );
+    let resolved_day = "make_timestamp(epoch_us(resolved_at))::DATE";
+    let res_pct = rows(
+        config,
+        &format!(
+            "SELECT strftime({resolved_day}, '%Y-%m') AS month, {who}, count(*),
+                    quantile_cont(resolution_seconds, 0.5), quantile_cont(resolution_seconds, 0.75),
+                    quantile_cont(resolution_seconds, 0.9), quantile_cont(resolution_seconds, 0.95)
+             FROM ticket_facts WHERE resolved_at IS NOT NULL AND {} GROUP BY ALL ORDER BY ALL",
+            in_range(resolved_day, "source")
+        ),
+    )
+    .await?;
+    let res_rows: Vec<Vec<String>> = res_pct
+        .iter()
+        .map(|r| {
+            let mut v = vec![r[0].clone(), r[1].clone(), r[2].clone()];
+            v.extend(r[3..].iter().map(|x| human_seconds(num(x))));
+            v
+        })
+        .collect();
+    card(
+        &mut body,
+        "Resolution-time percentiles",
+        &html::table(&["month", "account", "resolved", "p50", "p75", "p90", "p95"], &res_rows, &[2, 3, 4, 5, 6]),
+        "by month of resolution, creation to resolution",
     );
 
     // 4. SLA met and backlog.

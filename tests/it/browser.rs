@@ -151,6 +151,8 @@ async fn the_report_renders_in_chromium_with_every_chart_and_its_figures() {
             "Backlog",
             "SLA met",
             "Agent workload",
+            "First-response percentiles",
+            "Resolution-time percentiles",
             "liveagent/acme",
         ],
     ) else {
