@@ -1302,7 +1302,7 @@ async fn bench(
         outln!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
     }
     outln!(
-        "{:<12} {:>9} {:>7} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}",
+        "{:<12} {:>9} {:>7} {:>10} {:>9} {:>10} {:>11} {:>12} {:>6} {:>10}{}",
         "phase",
         "wall s",
         "cpu s",
@@ -1312,7 +1312,8 @@ async fn bench(
         "requests/s",
         "peak RSS MiB",
         "429s",
-        "% of limit"
+        "% of limit",
+        if rate_limit.is_some() { "  fetching: fullest–emptiest window %" } else { "" }
     );
     bench.record().await?;
     let full = match burst_429 {
@@ -1367,9 +1368,9 @@ async fn bench(
     }
     outln!("\nwhere the time went (seconds, summed over concurrent tasks):");
     let names: Vec<&str> = full.work.iter().map(|(w, _)| w.name()).collect();
-    outln!("{:<12} {}", "phase", names.iter().map(|n| format!("{n:>13}")).collect::<String>());
+    outln!("{:<12} {}", "phase", names.iter().map(|n| format!("{n:>14}")).collect::<String>());
     for f in [Some(&full), floor.as_ref(), Some(&inc)].into_iter().flatten() {
-        outln!("{:<12} {}", f.phase, f.work.iter().map(|(_, s)| format!("{s:>13.2}")).collect::<String>());
+        outln!("{:<12} {}", f.phase, f.work.iter().map(|(_, s)| format!("{s:>14.2}")).collect::<String>());
     }
     Ok(if full.succeeded && inc.succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -1377,7 +1378,7 @@ async fn bench(
 fn report(f: &desksync::app::bench::Figures) {
     let secs = f.wall_secs;
     outln!(
-        "{:<12} {:>9.2} {:>7.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1} {:>6} {:>10}",
+        "{:<12} {:>9.2} {:>7.2} {:>10} {:>9.0} {:>10} {:>11.0} {:>12.1} {:>6} {:>10}{}",
         f.phase,
         secs,
         f.cpu_secs.unwrap_or(f64::NAN),
@@ -1387,6 +1388,7 @@ fn report(f: &desksync::app::bench::Figures) {
         f.requests as f64 / secs,
         f.peak_rss_mib.unwrap_or(f64::NAN),
         f.throttled,
-        f.pct_of_limit.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into())
+        f.pct_of_limit.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
+        f.window_fill_pct.map(|(lo, hi)| format!("  {hi:.1}–{lo:.1}")).unwrap_or_default()
     );
 }

@@ -168,6 +168,8 @@ pub fn stream_interrupted(pipeline: &str, stream: &str, rows: u64) {
 
 pub fn request_sent(pipeline: &str) {
     METRICS.requests.get_or_create(&pl(pipeline)).inc();
+    work::request_sent();
+    tracing::trace!(pipeline, "request sent");
 }
 
 pub fn request_retried(pipeline: &str, url: &str, error: &str, wait: Duration, attempt: usize) {
@@ -336,5 +338,75 @@ pub mod work {
 
     pub fn reset() {
         NANOS.iter().for_each(|n| n.store(0, Ordering::Relaxed));
+    }
+
+    /// Request times are microseconds since this.
+    static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
+    /// When set (`desksync bench` only): the time of every request, for the window fill.
+    static TIMES: std::sync::Mutex<Option<Vec<u64>>> = std::sync::Mutex::new(None);
+
+    pub(super) fn request_sent() {
+        if let Some(t) = TIMES.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            t.push(EPOCH.elapsed().as_micros() as u64);
+        }
+    }
+
+    /// Start keeping the time of every request (emptying what was kept).
+    pub fn record_request_times() {
+        *TIMES.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+    }
+
+    /// The fewest and the most requests any counting `window` that lies wholly between the
+    /// first and the last recorded request held (`None` when they are less than a window
+    /// apart): what a vendor counting over that window saw while the run was fetching.
+    pub fn window_fill(window: std::time::Duration) -> Option<(usize, usize)> {
+        let guard = TIMES.lock().unwrap_or_else(|p| p.into_inner());
+        let mut t = guard.as_ref()?.clone();
+        drop(guard);
+        t.sort_unstable();
+        fill(&t, window.as_micros() as u64)
+    }
+
+    /// [`window_fill`] over sorted times `t` and a window of `w` (same unit).
+    fn fill(t: &[u64], w: u64) -> Option<(usize, usize)> {
+        let (first, last) = (*t.first()?, *t.last()?);
+        if last - first < w {
+            return None;
+        }
+        // Windows [s, s + w) with s at each request (the most) and windows ending just before
+        // each request (the fewest: the gap before a request is not yet counted).
+        let (mut min, mut max) = (usize::MAX, 0);
+        let mut j = 0;
+        for (i, &s) in t.iter().enumerate() {
+            if s + w > last {
+                break;
+            }
+            while j < t.len() && t[j] < s + w {
+                j += 1;
+            }
+            max = max.max(j - i);
+            // (s, s + w]: the window just after request i, without it.
+            let mut k = j;
+            while k < t.len() && t[k] <= s + w {
+                k += 1;
+            }
+            min = min.min(k - i - 1);
+        }
+        (max > 0).then_some((min, max))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn window_fill_counts_the_fullest_and_emptiest_whole_window() {
+            // One request a second for 100 s, and 5 more at once at 50 s.
+            let mut t: Vec<u64> = (0..100).collect();
+            t.extend([50; 5]);
+            t.sort_unstable();
+            assert_eq!(super::fill(&t, 10), Some((10, 15)));
+            assert_eq!(super::fill(&t, 200), None, "a run shorter than a window has no whole window");
+            assert_eq!(super::fill(&[], 10), None);
+        }
     }
 }

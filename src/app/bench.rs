@@ -32,6 +32,11 @@ pub struct Figures {
     pub throttled: u64,
     /// Requests per minute as a percentage of the configured limit.
     pub pct_of_limit: Option<f64>,
+    /// While fetching: the least and the most any counting window (`http.rate_limit_window`)
+    /// lying wholly between the run's first and last request held, in percent of the limit —
+    /// the quota used while there was something to fetch, the local work after the last
+    /// request (the last commits, lake, publish) left out. `None` for a shorter run.
+    pub window_fill_pct: Option<(f64, f64)>,
     pub succeeded: bool,
     /// CPU seconds this process spent in the phase (user + system).
     pub cpu_secs: Option<f64>,
@@ -45,7 +50,7 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn of(phase: &str, s: &RunSummary, rate_limit: Option<u32>) -> Figures {
+    fn of(phase: &str, s: &RunSummary, rate_limit: Option<u32>, window: Duration) -> Figures {
         let secs = s.elapsed.as_secs_f64().max(1e-9);
         Figures {
             phase: phase.to_string(),
@@ -55,6 +60,10 @@ impl Figures {
             peak_rss_mib: peak_rss_mib(),
             throttled: s.streams.iter().map(|x| x.throttled).sum(),
             pct_of_limit: rate_limit.map(|r| 100.0 * (s.requests as f64 / secs * 60.0) / r as f64),
+            window_fill_pct: rate_limit.zip(crate::telemetry::work::window_fill(window)).map(|(r, (lo, hi))| {
+                let per_window = r as f64 * window.as_secs_f64() / 60.0;
+                (100.0 * lo as f64 / per_window, 100.0 * hi as f64 / per_window)
+            }),
             succeeded: s.status == RunStatus::Succeeded,
             cpu_secs: None,
             work: crate::telemetry::work::seconds(),
@@ -82,6 +91,7 @@ fn cpu_secs() -> Option<f64> {
 fn begin() -> Option<f64> {
     reset_peak_rss();
     crate::telemetry::work::reset();
+    crate::telemetry::work::record_request_times();
     cpu_secs()
 }
 
@@ -169,7 +179,7 @@ impl Bench {
         let cpu0 = begin();
         let p = &self.config.pipelines[0];
         let summary = run_pipeline(&self.config, p, CancellationToken::new()).await?;
-        let mut f = Figures::of(phase, &summary, self.rate_limit);
+        let mut f = Figures::of(phase, &summary, self.rate_limit, p.http.rate_limit_window);
         f.cpu_secs = since(cpu0);
         Ok(f)
     }
@@ -234,6 +244,7 @@ impl Bench {
             peak_rss_mib: peak_rss_mib(),
             throttled: 0,
             pct_of_limit: None,
+            window_fill_pct: None,
             succeeded: failed == 0,
             cpu_secs: since(cpu0),
             work: crate::telemetry::work::seconds(),
@@ -273,7 +284,7 @@ impl Bench {
             crate::app::run::run_pipeline_observed(&self.config, p, CancellationToken::new(), Some(progress)).await;
         done.cancel();
         let (samples, burst_at) = sampler.await.unwrap_or_default();
-        let mut figures = Figures::of(phase, &summary?, self.rate_limit);
+        let mut figures = Figures::of(phase, &summary?, self.rate_limit, p.http.rate_limit_window);
         figures.cpu_secs = since(cpu0);
         if let (Some(limit), Some(b)) = (self.rate_limit, burst_at) {
             let per_sec = limit as f64 / 60.0;
