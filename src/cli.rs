@@ -221,6 +221,10 @@ enum Command {
         /// unexpected burst) and report how soon the pace is back at 90% of the limit.
         #[arg(long, requires = "rate_limit")]
         burst_429: Option<u32>,
+        /// Which simulated vendor to measure (a source name; default: the first demo pipeline's).
+        /// The fetch floor replays GET requests, so it is measured for the first one only.
+        #[arg(long)]
+        source: Option<String>,
     },
     /// Run one SQL statement, read-only, and print the result: against the published analytics
     /// snapshot when there is one (it never blocks a sync), else the warehouse.
@@ -667,8 +671,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             sim.run_until_ctrl_c().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { conversations, changed_pct, dir, rate_limit, burst_429 } => {
-            bench(conversations, changed_pct, &dir, rate_limit, burst_429).await
+        Command::Bench { conversations, changed_pct, dir, rate_limit, burst_429, source } => {
+            bench(conversations, changed_pct, &dir, rate_limit, burst_429, source.as_deref()).await
         }
         Command::Sql { query, live, json } => sql(&given, &query, live, json).await,
         Command::Lake { action } => lake(&given, action).await,
@@ -1295,9 +1299,14 @@ async fn bench(
     dir: &Path,
     rate_limit: Option<u32>,
     burst_429: Option<u32>,
+    source: Option<&str>,
 ) -> Result<ExitCode> {
-    let bench = desksync::app::bench::Bench::start(dir, conversations, rate_limit)?;
-    outln!("benchmark: {conversations} conversations, simulator at {} (separate process)", bench.base_url);
+    let bench = desksync::app::bench::Bench::start(dir, conversations, rate_limit, source)?;
+    outln!(
+        "benchmark: {conversations} conversations, {} against the simulator at {} (separate process)",
+        bench.source(),
+        bench.base_url
+    );
     if let Some(r) = rate_limit {
         outln!("simulator limit: {r} requests/minute per key; the pipeline is configured with the same limit");
     }
@@ -1324,8 +1333,8 @@ async fn bench(
     // The same requests again, bodies discarded: how close to the wire the full sync is. Not
     // against a rate limit: the floor would spend the next phase's quota (and measure the limit).
     let floor = match rate_limit {
-        None => Some(bench.floor("fetch floor").await?),
-        Some(_) => None,
+        None if bench.is_first_source() => Some(bench.floor("fetch floor").await?),
+        _ => None,
     };
     if let Some(f) = &floor {
         report(f);

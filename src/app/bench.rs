@@ -118,6 +118,7 @@ pub struct Bench {
     pub base_url: String,
     config: Config,
     rate_limit: Option<u32>,
+    first_source: bool,
 }
 
 impl Drop for Bench {
@@ -131,7 +132,23 @@ impl Bench {
     /// Start `desksync simulate` (this executable) with `conversations` and write the measured
     /// pipeline's configuration into `dir` (emptied first, but only a directory the bench wrote,
     /// or a new or empty one).
-    pub fn start(dir: &Path, conversations: usize, rate_limit: Option<u32>) -> Result<Bench, AppError> {
+    pub fn start(
+        dir: &Path,
+        conversations: usize,
+        rate_limit: Option<u32>,
+        source: Option<&str>,
+    ) -> Result<Bench, AppError> {
+        let candidates = crate::simulator::demo_pipelines("http://127.0.0.1:1", &SimConfig::default(), 1);
+        let sources: Vec<String> = candidates.iter().map(|p| p.name.trim_end_matches("-demo").to_string()).collect();
+        let index = match source {
+            None => 0,
+            Some(s) => sources.iter().position(|x| x == s).ok_or_else(|| {
+                AppError::Refused(format!(
+                    "no simulated source {s:?}; the bench measures one of: {}",
+                    sources.join(", ")
+                ))
+            })?,
+        };
         claim_dir(dir, "desksync bench")?;
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(AppError::io(format!("creating {}", dir.display())))?;
@@ -158,14 +175,13 @@ impl Bench {
                 return Err(AppError::Refused(format!("the simulator did not start; it said: {line}")));
             }
         };
-        // The first simulated vendor is the one the bench measures.
         let measured =
             crate::simulator::demo_pipelines(&base_url, &SimConfig::default(), rate_limit.unwrap_or(6_000_000))
-                .swap_remove(0);
+                .swap_remove(index);
         let config =
             write_sim_config(dir, "desksync bench", &[measured]).and_then(|path| Ok(sources::load_config(&path)?));
         match config {
-            Ok(config) => Ok(Bench { child, base_url, config, rate_limit }),
+            Ok(config) => Ok(Bench { child, base_url, config, rate_limit, first_source: index == 0 }),
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -182,6 +198,17 @@ impl Bench {
         let mut f = Figures::of(phase, &summary, self.rate_limit, p.http.rate_limit_window);
         f.cpu_secs = since(cpu0);
         Ok(f)
+    }
+
+    /// The measured pipeline's source.
+    pub fn source(&self) -> &str {
+        self.config.pipelines[0].source
+    }
+
+    /// Whether the measured vendor is the first simulated one (the one the fetch floor, which
+    /// replays GET requests, can measure).
+    pub fn is_first_source(&self) -> bool {
+        self.first_source
     }
 
     /// Requests the measured pipeline keeps in flight (and the floor with it).
