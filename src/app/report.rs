@@ -228,20 +228,19 @@ pub async fn render(config: &Config, options: &ReportOptions) -> Result<String, 
         ),
     )
     .await?;
-    let pct_rows: Vec<Vec<String>> = pct
-        .iter()
-        .map(|r| {
-            let mut v = vec![r[0].clone(), r[1].clone(), r[2].clone()];
-            v.extend(r[3..].iter().map(|x| human_seconds(num(x))));
-            v
-        })
-        .collect();
-    card(
-        &mut body,
-        "First-response percentiles",
-        &html::table(&["month", "account", "responded", "p50", "p75", "p90", "p95"], &pct_rows, &[2, 3, 4, 5, 6]),
-        "by month of creation",
-    );
+    // (month, account, count, p50, p75, p90, p95) rows as a table, durations readable.
+    let percentiles = |rows: &[Vec<String>], count: &str| {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let mut v = r[..3].to_vec();
+                v.extend(r[3..].iter().map(|x| human_seconds(num(x))));
+                v
+            })
+            .collect();
+        html::table(&["month", "account", count, "p50", "p75", "p90", "p95"], &cells, &[2, 3, 4, 5, 6])
+    };
+    card(&mut body, "First-response percentiles", &percentiles(&pct, "responded"), "by month of creation");
     let resolved_day = "make_timestamp(epoch_us(resolved_at))::DATE";
     let res_pct = rows(
         config,
@@ -254,18 +253,10 @@ pub async fn render(config: &Config, options: &ReportOptions) -> Result<String, 
         ),
     )
     .await?;
-    let res_rows: Vec<Vec<String>> = res_pct
-        .iter()
-        .map(|r| {
-            let mut v = vec![r[0].clone(), r[1].clone(), r[2].clone()];
-            v.extend(r[3..].iter().map(|x| human_seconds(num(x))));
-            v
-        })
-        .collect();
     card(
         &mut body,
         "Resolution-time percentiles",
-        &html::table(&["month", "account", "resolved", "p50", "p75", "p90", "p95"], &res_rows, &[2, 3, 4, 5, 6]),
+        &percentiles(&res_pct, "resolved"),
         "by month of resolution, creation to resolution",
     );
 
