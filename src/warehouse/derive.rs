@@ -58,7 +58,7 @@ impl Derive {
             Derive::ChatAuthorsFromAgents => format!(
                 "UPDATE messages AS m SET author_type = CASE WHEN EXISTS (
                      SELECT 1 FROM agents a WHERE a.source = m.source AND a.account = m.account AND a.agent_id = m.author_id)
-                   THEN 'agent' ELSE 'customer' END
+                   THEN 'agent' ELSE 'customer' END, synced_at = now()
                  WHERE m.source = ? AND m.account = ? AND m.author_type = 'unknown' AND m.group_type_raw = 'C'
                    AND m.author_id IS NOT NULL
                  RETURNING m.source, m.account, {}",

@@ -96,6 +96,34 @@ fn copy_whole(c: &Connection, main: &str, tmp: &Path) -> Result<(), WarehouseErr
     .ctx(format!("copying the warehouse to {}", tmp.display()))
 }
 
+/// The primary-key columns of data table `t` when it also has `synced_at` (what the row-by-row
+/// refresh needs), else `None`.
+fn row_key(c: &Connection, main: &str, t: &str) -> Result<Option<Vec<String>>, WarehouseError> {
+    let has_synced_at: bool = c
+        .query_row(
+            "SELECT count(*) > 0 FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main'
+             AND table_name = ? AND column_name = 'synced_at'",
+            [main, t],
+            |r| r.get(0),
+        )
+        .ctx(format!("reading the columns of {t}"))?;
+    if !has_synced_at {
+        return Ok(None);
+    }
+    let mut stmt = c
+        .prepare(
+            "SELECT unnest(constraint_column_names) FROM duckdb_constraints() WHERE database_name = ?
+             AND schema_name = 'main' AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        )
+        .ctx(format!("reading the primary key of {t}"))?;
+    let pk: Vec<String> = stmt
+        .query_map([main, t], |r| r.get(0))
+        .ctx(format!("reading the primary key of {t}"))?
+        .collect::<Result<_, _>>()
+        .ctx(format!("reading the primary key of {t}"))?;
+    Ok((!pk.is_empty()).then_some(pk))
+}
+
 /// Whether the published snapshot at `target` can be refreshed instead of copied whole: it
 /// exists, opens, and has the warehouse's schema version.
 fn reusable(c: &Connection, target: &Path) -> Option<()> {
@@ -116,8 +144,9 @@ fn reusable(c: &Connection, target: &Path) -> Option<()> {
     }
 }
 
-/// A new snapshot from the published one: a file copy of it (no re-encoding), then the tables
-/// that changed since and the bookkeeping tables re-copied inside one transaction.
+/// A new snapshot from the published one: a file copy of it (no re-encoding), then, inside one
+/// transaction, the tables that changed since brought up to date row by row (or re-copied) and
+/// the bookkeeping tables re-copied.
 fn refresh(c: &Connection, main: &str, target: &Path, tmp: &Path, dirty: &[String]) -> Result<(), WarehouseError> {
     std::fs::copy(target, tmp).map_err(|source| WarehouseError::Io {
         context: format!("copying {} to {}", target.display(), tmp.display()),
@@ -138,12 +167,35 @@ fn refresh(c: &Connection, main: &str, target: &Path, tmp: &Path, dirty: &[Strin
                 .collect::<Result<_, _>>()
                 .ctx("listing bookkeeping tables")?
         };
-        tables.extend(dirty.iter().cloned());
+        // A changed data table with a primary key and `synced_at` (every write of a row sets
+        // it) is brought up to date row by row: the published rows whose key is gone or whose
+        // `synced_at` differs are deleted, then the warehouse's rows whose key the snapshot
+        // lacks are inserted. For a 1% change of 185,000 messages: 0.17 s instead of 2.6 s for
+        // dropping and re-copying the table (its primary-key index rebuilt row by row).
+        let mut sql = String::from("BEGIN TRANSACTION;");
+        for t in dirty {
+            if tables.contains(t) {
+                continue;
+            }
+            match row_key(c, main, t)? {
+                Some(pk) => {
+                    let on: Vec<String> = pk.iter().map(|k| format!("a.\"{k}\" = b.\"{k}\"")).collect();
+                    let on = on.join(" AND ");
+                    sql.push_str(&format!(
+                        "DELETE FROM desksync_publish.main.\"{t}\" AS b WHERE NOT EXISTS (
+                           SELECT 1 FROM \"{main}\".main.\"{t}\" AS a WHERE {on} AND a.synced_at IS NOT DISTINCT FROM b.synced_at);
+                         INSERT INTO desksync_publish.main.\"{t}\" SELECT a.* FROM \"{main}\".main.\"{t}\" AS a
+                         WHERE NOT EXISTS (SELECT 1 FROM desksync_publish.main.\"{t}\" AS b WHERE {on});"
+                    ));
+                }
+                None => tables.push(t.clone()),
+            }
+        }
         tables.sort();
         tables.dedup();
-        // Each table dropped and created anew from its DDL, then filled: deleting and
-        // re-inserting its rows maintains the primary-key index row by row, 4× slower.
-        let mut sql = String::from("BEGIN TRANSACTION;");
+        // The others (the bookkeeping, and any table without a key) dropped and created anew
+        // from their DDL, then filled: deleting and re-inserting all of a table's rows
+        // maintains the primary-key index row by row, 4× slower.
         for t in &tables {
             let ddl: String = c
                 .query_row(
@@ -162,7 +214,7 @@ fn refresh(c: &Connection, main: &str, target: &Path, tmp: &Path, dirty: &[Strin
             ));
         }
         sql.push_str("COMMIT;");
-        c.execute_batch(&sql).ctx(format!("refreshing {} changed tables of {}", tables.len(), tmp.display()))
+        c.execute_batch(&sql).ctx(format!("refreshing the changed tables of {}", tmp.display()))
     })();
     if result.is_err() {
         let _ = c.execute_batch("ROLLBACK");

@@ -199,28 +199,35 @@ async fn the_readme_questions_run_on_the_snapshot() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_snapshot_refreshed_after_a_small_change_equals_the_warehouse_table_by_table() {
-    let env = Env::new(sim(), "", "").await;
-    assert_eq!(env.run().await.status, "succeeded");
-    // A small change: the next publish re-copies only what it touched into a copy of the
-    // published file — and must still equal a whole copy.
-    env.sim.with_data(|d| {
-        d.apply(&Mutation { new_messages: 3, changed_conversations: 2, new_conversations: 1 }, Utc::now())
-    });
-    assert_eq!(env.run().await.status, "succeeded");
-    assert_eq!(env.count("SELECT count(*) FROM _desksync_publish_dirty"), 0, "everything changed was published");
-    let snapshot = env.dir.path().join("analytics.duckdb");
-    let published = duckdb::Connection::open_with_flags(
-        &snapshot,
-        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap(),
-    )
-    .unwrap();
-    let fingerprint = "SELECT count(*)::VARCHAR || ':' || coalesce(bit_xor(hash(t))::VARCHAR, '-') FROM";
-    for table in desksync::model::Table::all() {
-        let name = table.name();
-        let want = env.rows(&format!("{fingerprint} {name} t"))[0][0].clone();
-        let got: String = published.query_row(&format!("{fingerprint} {name} t"), [], |r| r.get(0)).unwrap();
-        assert_eq!(got, want, "{name}: the snapshot differs from the warehouse");
+    // Every vendor, every default stream (LiveAgent's agents too: it rewrites chat authors).
+    let envs = [
+        Env::new(sim(), "streams = [\"departments\", \"tags\", \"conversations\", \"messages\", \"agents\"]", "").await,
+        Env::livezilla(sim(), None, "", "").await,
+        Env::liveforce(sim(), None, "", "").await,
+    ];
+    for env in &envs {
+        assert_eq!(env.run().await.status, "succeeded");
+        // A small change: the next publish brings the published copy up to date row by row
+        // (changed tables) — and must still equal a whole copy.
+        env.sim.with_data(|d| {
+            d.apply(&Mutation { new_messages: 3, changed_conversations: 2, new_conversations: 1 }, Utc::now())
+        });
+        assert_eq!(env.run().await.status, "succeeded");
+        assert_eq!(env.count("SELECT count(*) FROM _desksync_publish_dirty"), 0, "everything changed was published");
+        let snapshot = env.dir.path().join("analytics.duckdb");
+        let published = duckdb::Connection::open_with_flags(
+            &snapshot,
+            duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap(),
+        )
+        .unwrap();
+        let fingerprint = "SELECT count(*)::VARCHAR || ':' || coalesce(bit_xor(hash(t))::VARCHAR, '-') FROM";
+        for table in desksync::model::Table::all() {
+            let name = table.name();
+            let want = env.rows(&format!("{fingerprint} {name} t"))[0][0].clone();
+            let got: String = published.query_row(&format!("{fingerprint} {name} t"), [], |r| r.get(0)).unwrap();
+            assert_eq!(got, want, "{name}: the snapshot differs from the warehouse");
+        }
+        let runs: i64 = published.query_row("SELECT count(*) FROM _desksync_runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(runs, 2, "the bookkeeping is re-copied too");
     }
-    let runs: i64 = published.query_row("SELECT count(*) FROM _desksync_runs", [], |r| r.get(0)).unwrap();
-    assert_eq!(runs, 2, "the bookkeeping is re-copied too");
 }
