@@ -202,6 +202,10 @@ enum Command {
         /// Requests per minute per API key before answering 429 (sliding window).
         #[arg(long)]
         rate_limit: Option<u32>,
+        /// Also stop when stdin closes (`desksync bench` starts it so: the simulator then goes
+        /// with the bench however the bench ends, even killed).
+        #[arg(long, hide = true)]
+        while_stdin_open: bool,
     },
     /// Benchmark a full and an incremental sync against a simulator in a separate process.
     Bench {
@@ -646,7 +650,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Runs { pipeline, last, json } => runs(&given, pipeline.as_deref(), last, json).await,
         Command::Drop { pipeline, stream, yes } => drop_cmd(&given, &pipeline, &stream, yes).await,
         Command::Init { vendor, name } => init(&given, &vendor, name.as_deref()),
-        Command::Simulate { vendor: _, port, conversations, seed, api_key, lz_password, timezone, rate_limit } => {
+        Command::Simulate {
+            vendor: _,
+            port,
+            conversations,
+            seed,
+            api_key,
+            lz_password,
+            timezone,
+            rate_limit,
+            while_stdin_open,
+        } => {
             let tz: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow!("'{timezone}' is not an IANA time zone"))?;
             let sim = Simulator::start(
                 SimConfig {
@@ -668,11 +682,35 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 "simulator with {conversations} conversations (seed {seed}): {}; Ctrl-C to stop",
                 desksync::simulator::describe(&sim.base_url())
             ));
-            sim.run_until_ctrl_c().await;
+            if while_stdin_open {
+                // A plain thread blocks on stdin and reports its end.
+                let (tx, stdin_closed) = tokio::sync::oneshot::channel::<()>();
+                std::thread::spawn(move || {
+                    use std::io::Read;
+                    let mut buf = [0u8; 64];
+                    let mut stdin = std::io::stdin();
+                    while stdin.read(&mut buf).is_ok_and(|n| n > 0) {}
+                    let _ = tx.send(());
+                });
+                tokio::select! {
+                    _ = sim.run_until_ctrl_c() => {}
+                    _ = stdin_closed => {}
+                }
+            } else {
+                sim.run_until_ctrl_c().await;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { conversations, changed_pct, dir, rate_limit, burst_429, source } => {
-            bench(conversations, changed_pct, &dir, rate_limit, burst_429, source.as_deref()).await
+            // Ctrl-C ends the bench at once (its figures would be of a cut-short run); the
+            // simulator process goes with it.
+            tokio::select! {
+                r = bench(conversations, changed_pct, &dir, rate_limit, burst_429, source.as_deref()) => r,
+                _ = tokio::signal::ctrl_c() => {
+                    notice("bench interrupted; no figures for the unfinished phase");
+                    Ok(ExitCode::from(130))
+                }
+            }
         }
         Command::Sql { query, live, json } => sql(&given, &query, live, json).await,
         Command::Lake { action } => lake(&given, action).await,

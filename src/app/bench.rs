@@ -153,13 +153,15 @@ impl Bench {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(AppError::io(format!("creating {}", dir.display())))?;
         let exe = std::env::current_exe().map_err(AppError::io("finding this executable"))?;
-        let mut args = vec!["simulate".to_string(), "--port".into(), "0".into()];
+        let mut args = vec!["simulate".to_string(), "--port".into(), "0".into(), "--while-stdin-open".into()];
         args.extend(["--conversations".into(), conversations.to_string()]);
         if let Some(r) = rate_limit {
             args.extend(["--rate-limit".to_string(), r.to_string()]);
         }
         let mut child = std::process::Command::new(exe)
             .args(&args)
+            // The simulator stops when this pipe closes: when the bench ends, however it ends.
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -720,3 +720,37 @@ async fn init_works_before_the_pipelines_directory_exists() {
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.contains("known: liveagent, livezilla, liveforce"), "{out:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bench_ended_by_ctrl_c_or_kill_takes_its_simulator_with_it() {
+    use tokio::io::AsyncBufReadExt;
+    for sig in ["-INT", "-KILL"] {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = dir.path().join("bench");
+        let mut child = bin()
+            .args(["bench", "--conversations", "20000", "--dir", scratch.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The first line names the simulator's address; the phase header comes once it runs.
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap().unwrap();
+        let addr = first.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
+        assert!(std::net::TcpStream::connect(&addr).is_ok(), "the simulator answers at {addr}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let pid = child.id().unwrap().to_string();
+        assert!(std::process::Command::new("kill").args([sig, &pid]).status().unwrap().success());
+        let status =
+            tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("the bench ends").unwrap();
+        if sig == "-INT" {
+            assert_eq!(status.code(), Some(130), "Ctrl-C: exit 130");
+        }
+        // However the bench ended, its simulator stops listening within seconds.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&addr).is_ok() {
+            assert!(Instant::now() < deadline, "{sig}: the simulator at {addr} outlived the bench");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
