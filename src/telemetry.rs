@@ -345,8 +345,13 @@ pub mod work {
 
     /// When set (`desksync bench` only): the time of every request, for the window fill.
     static TIMES: std::sync::Mutex<Option<Vec<u64>>> = std::sync::Mutex::new(None);
+    /// Whether [`TIMES`] records: a request outside the bench costs one atomic load, no lock.
+    static RECORDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
     pub(super) fn request_sent() {
+        if !RECORDING.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(t) = TIMES.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             t.push(EPOCH.elapsed().as_micros() as u64);
         }
@@ -355,6 +360,7 @@ pub mod work {
     /// Start keeping the time of every request (emptying what was kept).
     pub fn record_request_times() {
         *TIMES.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+        RECORDING.store(true, Ordering::Relaxed);
     }
 
     /// The fewest and the most requests any counting `window` that lies wholly between the

@@ -127,10 +127,6 @@ fn duration_axis(max: f64) -> (f64, f64, &'static str, usize) {
     (nice_max_with(max / unit, decimals as i32) * unit, unit, name, decimals)
 }
 
-fn nice_duration_max(max: f64) -> f64 {
-    duration_axis(max).0
-}
-
 /// A compact number: 1234 → `1.2k`.
 pub fn short(v: f64) -> String {
     let a = v.abs();
@@ -244,26 +240,23 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], fmt: &dyn
 
 /// Lines over labels, one per series (a `NaN` value is a gap).
 pub fn lines(title: &str, labels: &[String], series: &[Series], fmt: &dyn Fn(f64) -> String) -> String {
-    lines_on(title, labels, series, fmt, nice_max)
+    lines_on(title, labels, series, fmt, nice_max(finite_max(series)))
 }
 
 /// [`lines`] of durations in seconds, the axis in round minutes, hours or days.
 pub fn duration_lines(title: &str, labels: &[String], series: &[Series]) -> String {
-    let max = series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max);
-    let (_, unit, name, decimals) = duration_axis(max);
+    let (max, unit, name, decimals) = duration_axis(finite_max(series));
     let fmt = move |v: f64| if v == 0.0 { "0".to_string() } else { format!("{:.*} {name}", decimals, v / unit) };
-    lines_on(title, labels, series, &fmt, nice_duration_max)
+    lines_on(title, labels, series, &fmt, max)
 }
 
-fn lines_on(
-    title: &str,
-    labels: &[String],
-    series: &[Series],
-    fmt: &dyn Fn(f64) -> String,
-    nice: fn(f64) -> f64,
-) -> String {
+fn finite_max(series: &[Series]) -> f64 {
+    series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max)
+}
+
+/// Lines on an axis from 0 to `max` (already round).
+fn lines_on(title: &str, labels: &[String], series: &[Series], fmt: &dyn Fn(f64) -> String, max: f64) -> String {
     let h = 200.0;
-    let max = nice(series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max));
     let mut out = String::new();
     frame(&mut out, title, h, max, fmt);
     let n = labels.len();
@@ -344,9 +337,9 @@ mod tests {
         assert_eq!(nice_max(25.0), 30.0);
         assert_eq!(nice_max(100.0), 100.0);
         assert_eq!(nice_max(0.3), 0.4);
-        assert_eq!(nice_duration_max(27.8 * 3600.0), 30.0 * 3600.0);
-        assert_eq!(nice_duration_max(50.0 * 60.0), 60.0 * 60.0);
-        assert_eq!(nice_duration_max(2.9 * 86400.0), 4.0 * 86400.0);
+        assert_eq!(duration_axis(27.8 * 3600.0).0, 30.0 * 3600.0);
+        assert_eq!(duration_axis(50.0 * 60.0).0, 60.0 * 60.0);
+        assert_eq!(duration_axis(2.9 * 86400.0).0, 4.0 * 86400.0);
         let chart = duration_lines("t", &labels, &[Series { name: "x".into(), values: vec![3600.0, 2.9 * 86400.0] }]);
         assert!(chart.contains(">1.0 d<") && chart.contains(">4.0 d<") && !chart.contains(" h<"), "{chart}");
     }

@@ -97,31 +97,11 @@ fn copy_whole(c: &Connection, main: &str, tmp: &Path) -> Result<(), WarehouseErr
 }
 
 /// The primary-key columns of data table `t` when it also has `synced_at` (what the row-by-row
-/// refresh needs), else `None`.
-fn row_key(c: &Connection, main: &str, t: &str) -> Result<Option<Vec<String>>, WarehouseError> {
-    let has_synced_at: bool = c
-        .query_row(
-            "SELECT count(*) > 0 FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main'
-             AND table_name = ? AND column_name = 'synced_at'",
-            [main, t],
-            |r| r.get(0),
-        )
-        .ctx(format!("reading the columns of {t}"))?;
-    if !has_synced_at {
-        return Ok(None);
-    }
-    let mut stmt = c
-        .prepare(
-            "SELECT unnest(constraint_column_names) FROM duckdb_constraints() WHERE database_name = ?
-             AND schema_name = 'main' AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
-        )
-        .ctx(format!("reading the primary key of {t}"))?;
-    let pk: Vec<String> = stmt
-        .query_map([main, t], |r| r.get(0))
-        .ctx(format!("reading the primary key of {t}"))?
-        .collect::<Result<_, _>>()
-        .ctx(format!("reading the primary key of {t}"))?;
-    Ok((!pk.is_empty()).then_some(pk))
+/// refresh needs), from the model; `None` for a table the model does not declare.
+fn row_key(t: &str) -> Option<&'static [&'static str]> {
+    let table = crate::model::Table::all().into_iter().find(|x| x.name() == t)?;
+    let pk = table.primary_key();
+    (!pk.is_empty() && table.columns().iter().any(|(c, _)| *c == "synced_at")).then_some(pk)
 }
 
 /// Whether the published snapshot at `target` can be refreshed instead of copied whole: it
@@ -177,7 +157,7 @@ fn refresh(c: &Connection, main: &str, target: &Path, tmp: &Path, dirty: &[Strin
             if tables.contains(t) {
                 continue;
             }
-            match row_key(c, main, t)? {
+            match row_key(t) {
                 Some(pk) => {
                     let on: Vec<String> = pk.iter().map(|k| format!("a.\"{k}\" = b.\"{k}\"")).collect();
                     let on = on.join(" AND ");

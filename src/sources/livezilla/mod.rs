@@ -188,13 +188,13 @@ pub fn http_client(cfg: &PipelineConfig) -> HttpClient {
 /// separated by the server's line separator, CRLF; a bare newline belongs to the post's text,
 /// even when it is followed by something that looks like a post's head (a pasted log). A
 /// transcript without any CRLF is one post — unless `html_posts`, the number of posts the HTML
-/// transcript shows, says there are more (line endings rewritten on the way): then it is split
+/// transcript shows (0 without one), says there are more (line endings rewritten on the way): then it is split
 /// on newlines, and a line without the `| dd.mm.yyyy hh:mm:ss | Name: ` head continues the post
 /// before it.
-pub fn transcript_lines(plain: &str, html_posts: Option<usize>) -> Vec<(NaiveDateTime, String, String)> {
+pub fn transcript_lines(plain: &str, html_posts: usize) -> Vec<(NaiveDateTime, String, String)> {
     let parts: Vec<&str> = if plain.contains("\r\n") {
         plain.split("\r\n").collect()
-    } else if html_posts.is_some_and(|n| n > 1) {
+    } else if html_posts > 1 {
         plain.split('\n').collect()
     } else {
         vec![plain]
@@ -447,9 +447,8 @@ pub fn parse_chats(answer: &Value, account: &str, tz: chrono_tz::Tz, now: DateTi
             let plain = text(c, "PlainText")?.unwrap_or_default();
             // The HTML transcript's per-post unix times are exact (no zone, no DST question);
             // used when they match the plain text's posts one to one.
-            let html = text(c, "HTML")?;
-            let stimes = html_post_times(html.as_deref().unwrap_or_default());
-            let posts = transcript_lines(&plain, html.is_some().then_some(stimes.len()));
+            let stimes = html_post_times(&text(c, "HTML")?.unwrap_or_default());
+            let posts = transcript_lines(&plain, stimes.len());
             let exact = (stimes.len() == posts.len()).then_some(stimes);
             let mut previous: Option<DateTime<Utc>> = None;
             for (i, (when, name, body)) in posts.into_iter().enumerate() {
@@ -913,15 +912,15 @@ mod tests {
     fn a_single_post_with_a_pasted_transcript_line_stays_one_post() {
         let plain =
             "| 27.05.2026 15:27:28 | Ann: Here is the log:\n| 01.02.2019 10:00:00 | System: job failed\nCan you help?";
-        let posts = transcript_lines(plain, None);
+        let posts = transcript_lines(plain, 0);
         assert_eq!(posts.len(), 1, "{posts:?}");
         assert_eq!(posts[0].1, "Ann");
         assert_eq!(posts[0].2, "Here is the log:\n| 01.02.2019 10:00:00 | System: job failed\nCan you help?");
-        assert_eq!(transcript_lines(plain, Some(1)).len(), 1);
+        assert_eq!(transcript_lines(plain, 1).len(), 1);
         // Line endings rewritten to newlines: the HTML transcript's two posts say where to split.
         let rewritten = "| 27.05.2026 15:27:28 | Ann: hello\n| 27.05.2026 15:28:00 | Bob: hi";
-        assert_eq!(transcript_lines(rewritten, Some(2)).len(), 2);
-        assert_eq!(transcript_lines("", None).len(), 0);
+        assert_eq!(transcript_lines(rewritten, 2).len(), 2);
+        assert_eq!(transcript_lines("", 0).len(), 0);
     }
 
     #[test]
