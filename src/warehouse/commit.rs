@@ -83,7 +83,10 @@ fn failpoint_hit() -> bool {
 impl Warehouse {
     /// Commit a unit in one transaction (see the module docs).
     pub async fn commit(&self, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
-        self.with_conn(move |c| commit_conn(c, unit)).await
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.with_writer_blocking(|c, fresh| commit_conn(c, unit, fresh)))
+            .await
+            .map_err(|e| WarehouseError::Task(e.to_string()))?
     }
 
     /// Stored `content_hash` of the given keys of `table` (`id` is the last primary-key column;
@@ -98,24 +101,40 @@ impl Warehouse {
         let account = account.to_string();
         self.with_conn(move |c| {
             let key = table.primary_key().last().expect("primary key");
-            let list = ids.iter().map(|i| format!("'{}'", i.replace('\'', "''"))).collect::<Vec<_>>().join(",");
-            if list.is_empty() {
+            if ids.is_empty() {
                 return Ok(HashMap::new());
             }
-            let sql = format!(
-                "SELECT {key}, content_hash FROM {} WHERE source = ? AND account = ? AND {key} IN ({list})",
-                table.name()
-            );
-            let mut stmt = c.prepare(&sql).ctx("reading stored hashes")?;
-            let rows = stmt
-                .query_map(params![source, account], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
-                .ctx("reading stored hashes")?;
-            let mut out = HashMap::new();
-            for r in rows {
-                let (k, h) = r.ctx("reading stored hashes")?;
-                out.insert(k, h);
+            // The ids go in as one joined string, so the statement's text is the same for every
+            // batch and stays prepared (a list of literals is parsed and planned every time).
+            let joined = if ids.iter().any(|i| i.contains('\u{1f}')) { None } else { Some(ids.join("\u{1f}")) };
+            let sql = match &joined {
+                Some(_) => format!(
+                    "SELECT {key}, content_hash FROM {} WHERE source = ? AND account = ?
+                     AND {key} IN (SELECT unnest(string_split(?, chr(31))))",
+                    table.name()
+                ),
+                None => format!(
+                    "SELECT {key}, content_hash FROM {} WHERE source = ? AND account = ? AND {key} IN ({})",
+                    table.name(),
+                    ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(",")
+                ),
+            };
+            // (The rare literal list is not kept: each is used once.)
+            let (mut cached, mut once);
+            let stmt: &mut duckdb::Statement<'_> = if joined.is_some() {
+                cached = c.prepare_cached(&sql).ctx("reading stored hashes")?;
+                &mut cached
+            } else {
+                once = c.prepare(&sql).ctx("reading stored hashes")?;
+                &mut once
+            };
+            let row = |r: &duckdb::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?));
+            let rows: Vec<(String, Option<String>)> = match &joined {
+                Some(j) => stmt.query_map(params![source, account, j], row).and_then(|r| r.collect()),
+                None => stmt.query_map(params![source, account], row).and_then(|r| r.collect()),
             }
-            Ok(out)
+            .ctx("reading stored hashes")?;
+            Ok(rows.into_iter().collect())
         })
         .await
     }
@@ -235,7 +254,21 @@ pub fn partition_sql(table: Table, alias: &str) -> String {
 pub(crate) type Touched = Vec<(String, String, String)>;
 
 /// Run a statement with `RETURNING source, account, <partition>`; the rows it touched.
+/// The statement is kept prepared on the connection (its text is the same for every load of a
+/// table): parsing and planning a statement costs DuckDB a few milliseconds each time.
 fn returning(tx: &duckdb::Transaction<'_>, sql: &str, args: impl duckdb::Params) -> Result<Touched, duckdb::Error> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
+}
+
+/// [`returning`] for a statement whose text holds values (used once: keeping it would push the
+/// statements that are used again out of the connection's cache).
+fn returning_once(
+    tx: &duckdb::Transaction<'_>,
+    sql: &str,
+    args: impl duckdb::Params,
+) -> Result<Touched, duckdb::Error> {
     let mut stmt = tx.prepare(sql)?;
     let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     rows.collect()
@@ -247,24 +280,73 @@ pub(crate) fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Tou
     if parts.is_empty() {
         return Ok(());
     }
-    tx.execute("INSERT INTO _desksync_publish_dirty VALUES (?) ON CONFLICT DO NOTHING", params![table])
+    tx.prepare_cached("INSERT INTO _desksync_publish_dirty VALUES (?) ON CONFLICT DO NOTHING")
+        .and_then(|mut s| s.execute(params![table]))
         .ctx(format!("recording {table} for the next publish"))?;
-    // One statement for all partitions: each statement costs DuckDB a few milliseconds.
-    let values: Vec<String> = parts
-        .iter()
-        .map(|(source, account, part)| {
-            format!("({}, {}, {}, {}, 0)", quote(table), quote(source), quote(account), quote(part))
-        })
-        .collect();
-    tx.execute_batch(&format!(
-        "INSERT INTO _desksync_lake_dirty VALUES {} ON CONFLICT DO UPDATE SET seq = _desksync_lake_dirty.seq + 1",
-        values.join(", ")
-    ))
-    .ctx(format!("recording lake partitions of {table}"))?;
+    // One prepared statement per (source, account), its partitions passed as one joined string:
+    // the statement's text stays the same, so DuckDB plans it once per connection.
+    let mut by_account: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+    for (source, account, part) in &parts {
+        by_account.entry((source, account)).or_default().push(part);
+    }
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO _desksync_lake_dirty SELECT ?, ?, ?, unnest(string_split(?, chr(31))), 0
+             ON CONFLICT DO UPDATE SET seq = _desksync_lake_dirty.seq + 1",
+        )
+        .ctx(format!("recording lake partitions of {table}"))?;
+    for ((source, account), list) in by_account {
+        debug_assert!(list.iter().all(|p| !p.contains('\u{1f}')), "partition values never hold U+001F");
+        stmt.execute(params![table, source, account, list.join("\u{1f}")])
+            .ctx(format!("recording lake partitions of {table}"))?;
+    }
     Ok(())
 }
 
-fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
+/// Which tables a writer connection may fill with a plain INSERT: keyed by (table, source,
+/// account), `true` while that slice of the table held no rows when the connection first wrote
+/// to it and no plain INSERT has since met a stored key (a first sync, a backfill into an empty
+/// warehouse). DuckDB's `ON CONFLICT` costs 4–5× a plain INSERT, and on such a load it never
+/// finds a conflict. Forgotten when the connection closes.
+pub(crate) type FreshTables = HashMap<(&'static str, &'static str, String), bool>;
+
+/// Why an attempt at a unit stopped.
+enum Attempt {
+    /// A plain INSERT into this (table, source, account) met a stored key: upsert it from now on.
+    Refused((&'static str, &'static str, String)),
+    Failed(WarehouseError),
+}
+
+impl From<WarehouseError> for Attempt {
+    fn from(e: WarehouseError) -> Attempt {
+        Attempt::Failed(e)
+    }
+}
+
+fn commit_conn(c: &mut Connection, unit: LoadUnit, fresh: &mut FreshTables) -> Result<LoadStats, WarehouseError> {
+    loop {
+        match commit_attempt(c, &unit, fresh) {
+            Ok(stats) => return Ok(stats),
+            // The transaction was rolled back (dropped); the unit is loaded again from the top,
+            // that table through the upsert.
+            Err(Attempt::Refused(key)) => {
+                tracing::debug!(
+                    table = key.0,
+                    "a plain insert met a stored key; loading the unit again through the upsert"
+                );
+                fresh.insert(key, false);
+            }
+            Err(Attempt::Failed(e)) => return Err(e),
+        }
+    }
+}
+
+fn is_constraint_error(e: &duckdb::Error) -> bool {
+    e.to_string().contains("Constraint Error")
+}
+
+fn commit_attempt(c: &mut Connection, unit: &LoadUnit, fresh: &mut FreshTables) -> Result<LoadStats, Attempt> {
+    let mut plain_inserted = Vec::new();
     let mut stats = LoadStats::default();
     let loading = telemetry::work::start(telemetry::work::Work::Load);
     let tx = c.transaction().ctx("starting the load transaction")?;
@@ -280,7 +362,8 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
             filter.push_str(&format!(" AND t.{col} = CAST({} AS {})", quote(v), ty(col)));
         }
         let list: Vec<String> = r.values.iter().map(|v| format!("CAST({} AS {})", quote(v), ty(r.column))).collect();
-        let touched = returning(
+        // Its text holds the values, so it is prepared for this one use, not kept.
+        let touched = returning_once(
             &tx,
             &format!(
                 "DELETE FROM {name} AS t WHERE t.source = ? AND t.account = ?{filter} AND t.{} IN ({})
@@ -324,19 +407,55 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         for col in table.computed_columns() {
             where_changed.push_str(&format!(" OR {name}.{col} IS DISTINCT FROM excluded.{col}"));
         }
+        let key = (name, unit.source, unit.account.clone());
+        let plain = match fresh.get(&key) {
+            Some(p) => *p,
+            None => {
+                let empty = tx
+                    .prepare_cached(&format!(
+                        "SELECT count(*) = 0 FROM (SELECT 1 FROM {name} WHERE source = ? AND account = ? LIMIT 1)"
+                    ))
+                    .and_then(|mut s| s.query_row(params![unit.source, unit.account], |r| r.get::<_, bool>(0)))
+                    .ctx(format!("looking for stored rows of {name}"))?;
+                fresh.insert(key.clone(), empty);
+                empty
+            }
+        };
         // The conflict check goes through the primary-key index, and RETURNING yields exactly
-        // the rows inserted or changed: no scan of the (growing) table per batch.
-        let touched = returning(
-            &tx,
-            &format!(
-                "INSERT INTO {name} SELECT * FROM {stage} ON CONFLICT ({pk_list}) DO UPDATE SET {} WHERE {where_changed}
-                 RETURNING source, account, {}",
-                set_cols.join(", "),
+        // the rows inserted or changed: no scan of the (growing) table per batch. Into a table
+        // this connection found empty, a plain INSERT (the key is still enforced: meeting a
+        // stored one, the unit is loaded again through the upsert).
+        let touched = if plain {
+            let insert = format!(
+                "INSERT INTO {name} SELECT * FROM {stage} RETURNING source, account, {}",
                 partition_sql(*table, name)
-            ),
-            [],
-        )
-        .ctx(format!("upserting {name}"))?;
+            );
+            match returning(&tx, &insert, []) {
+                Ok(t) => {
+                    plain_inserted.push(key);
+                    t
+                }
+                Err(e) if is_constraint_error(&e) => return Err(Attempt::Refused(key)),
+                Err(source) => {
+                    return Err(Attempt::Failed(WarehouseError::DuckDb {
+                        context: format!("inserting into {name}"),
+                        source,
+                    }));
+                }
+            }
+        } else {
+            returning(
+                &tx,
+                &format!(
+                    "INSERT INTO {name} SELECT * FROM {stage} ON CONFLICT ({pk_list}) DO UPDATE SET {} WHERE {where_changed}
+                     RETURNING source, account, {}",
+                    set_cols.join(", "),
+                    partition_sql(*table, name)
+                ),
+                [],
+            )
+            .ctx(format!("upserting {name}"))?
+        };
         stats.rows_written += touched.len() as u64;
         mark_dirty(&tx, name, touched)?;
         if unit.full_refresh.contains(table) && has_deleted_at {
@@ -433,12 +552,12 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
         stats.quarantined += 1;
     }
     if let Some(state) = &unit.state {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO _desksync_state VALUES (?, ?, ?, ?, now())
              ON CONFLICT (pipeline, stream) DO UPDATE SET watermark = excluded.watermark,
              state = excluded.state, updated_at = excluded.updated_at",
-            params![unit.pipeline, unit.stream, state.watermark_text(), state.encode()],
         )
+        .and_then(|mut s| s.execute(params![unit.pipeline, unit.stream, state.watermark_text(), state.encode()]))
         .ctx("writing stream state")?;
     }
     if failpoint_hit() {
@@ -447,7 +566,17 @@ fn commit_conn(c: &mut Connection, unit: LoadUnit) -> Result<LoadStats, Warehous
     }
     drop(loading);
     let _committing = telemetry::work::start(telemetry::work::Work::Commit);
-    tx.commit().ctx("committing the load")?;
+    match tx.commit() {
+        Ok(()) => {}
+        // A key met only at COMMIT: load the unit again, the first plainly inserted table
+        // through the upsert.
+        Err(e) if is_constraint_error(&e) && !plain_inserted.is_empty() => {
+            return Err(Attempt::Refused(plain_inserted.swap_remove(0)));
+        }
+        Err(source) => {
+            return Err(Attempt::Failed(WarehouseError::DuckDb { context: "committing the load".into(), source }));
+        }
+    }
     // No checkpoint here: a run holds its connection, DuckDB checkpoints at its WAL threshold,
     // and the hold checkpoints once when the run lets go.
     Ok(stats)

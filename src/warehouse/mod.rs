@@ -50,6 +50,9 @@ pub use migrate::{MIGRATIONS, migrate_conn};
 pub use runs::{LastRun, RunRecord};
 pub use state::DropStats;
 
+/// Prepared statements a connection keeps: every table's upsert and the load's bookkeeping.
+const STATEMENT_CACHE: usize = 256;
+
 /// A handle on the warehouse file; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Warehouse {
@@ -64,6 +67,8 @@ pub struct Warehouse {
 struct FileSlot {
     held: Option<Connection>,
     holders: usize,
+    /// What the held connection learnt about tables it may fill plainly.
+    fresh: commit::FreshTables,
 }
 
 static FILE_LOCKS: LazyLock<Mutex<HashMap<PathBuf, Arc<Mutex<FileSlot>>>>> = LazyLock::new(Default::default);
@@ -125,13 +130,23 @@ impl Warehouse {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, WarehouseError>,
     ) -> Result<T, WarehouseError> {
+        self.with_writer_blocking(|c, _| f(c))
+    }
+
+    /// [`with_conn_blocking`](Self::with_conn_blocking), with what the connection knows of
+    /// tables it may fill plainly (see [`commit::FreshTables`]).
+    fn with_writer_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection, &mut commit::FreshTables) -> Result<T, WarehouseError>,
+    ) -> Result<T, WarehouseError> {
         let lock = file_lock(&self.path);
         let mut slot = lock.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(conn) = slot.held.as_mut() {
-            return f(conn);
+        let FileSlot { held, fresh, .. } = &mut *slot;
+        if let Some(conn) = held.as_mut() {
+            return f(conn, fresh);
         }
         let mut conn = self.open_waiting(false)?;
-        let out = f(&mut conn);
+        let out = f(&mut conn, &mut commit::FreshTables::new());
         drop(conn);
         out
     }
@@ -162,6 +177,7 @@ impl Warehouse {
             return Ok(());
         }
         let Some(conn) = slot.held.take() else { return Ok(()) };
+        slot.fresh.clear();
         // Fold the WAL into the file now, so the next open (an analyst's, the next run's)
         // does not replay it.
         let checkpointed = conn.execute_batch("CHECKPOINT").ctx("checkpointing the warehouse");
@@ -229,7 +245,12 @@ impl Warehouse {
                 .and_then(|c| c.max_memory(&self.memory_limit))
                 .ctx(format!("configuring DuckDB (warehouse.memory_limit = {:?})", self.memory_limit))?;
             match Connection::open_with_flags(&self.path, config) {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    // Loads keep their statements prepared (one upsert per table, the ledger's
+                    // inserts, the state): room for all of them.
+                    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+                    return Ok(c);
+                }
                 Err(e) => {
                     let msg = e.to_string();
                     // Only DuckDB's own lock conflict waits ("Could not set lock on file ...: Conflicting

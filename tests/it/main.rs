@@ -18,6 +18,7 @@ mod layout;
 mod liveagent;
 mod liveforce;
 mod livezilla;
+mod load;
 mod locking;
 mod questions;
 mod schema;
