@@ -526,6 +526,10 @@ impl LiveAgent {
     }
 
     /// The paging loop of a pass: list pages (overlap-checked) and load them in batches.
+    ///
+    /// While a full page's conversations load (their messages fetched, their commits), the page
+    /// that most likely follows is already requested: the vendor is not left waiting on a
+    /// listing between pages. It is used only if the pager goes on at exactly that offset.
     async fn page_through(
         &self,
         ctx: &mut StreamCtx,
@@ -534,18 +538,16 @@ impl LiveAgent {
         state: &StreamState,
     ) -> Result<(), SyncError> {
         let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, pass.offset);
+        let mut prefetched: Option<(usize, Result<Value, HttpError>)> = None;
         loop {
             ctx.check_shutdown()?;
             let offset = pager.offset;
-            let mut query = vec![("limit", ctx.sync.page_size.to_string()), ("offset", offset.to_string())];
-            if let Some((a, b)) = ctx.window {
-                let to = b - chrono::Duration::seconds(1);
-                let (a, to) = (format_local(a, ctx.filter_timezone), format_local(to, ctx.filter_timezone));
-                query.push(("datechanged", format!("btw:{a},{to}")));
-            } else if let Some(since) = pass.since {
-                query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
-            }
-            let page = self.list_page(ctx, &query).await?;
+            let page = match prefetched.take() {
+                Some((at, answer)) if at == offset => {
+                    list_of(response(ctx.guard(async { answer }).await?, "conversations")?)?
+                }
+                _ => self.list_page(ctx, &self.list_query(ctx, pass, offset)).await?,
+            };
             let next_offset = match pager.judge(&conversation_keys(&page)) {
                 Step::Done => return Ok(()),
                 Step::Reread => {
@@ -555,19 +557,62 @@ impl LiveAgent {
                 Step::Page { next_offset } => next_offset,
             };
             pass.unstable |= pager.unstable;
-            let chunks: Vec<&[Value]> = page.chunks(ctx.sync.batch_size).collect();
-            let last_chunk = chunks.len() - 1;
-            for (i, chunk) in chunks.into_iter().enumerate() {
-                let committed_offset = if i == last_chunk { next_offset } else { offset };
-                self.load_conversations(ctx, loader, chunk, pass, committed_offset, state).await?;
+            // Only a full page has a page after it.
+            let ahead = (page.len() >= ctx.sync.page_size).then(|| {
+                let (http, query) = (self.http.clone(), self.list_query(ctx, pass, next_offset));
+                async move { http.get_json("/api/conversations", &query).await }
+            });
+            let load = async {
+                let chunks: Vec<&[Value]> = page.chunks(ctx.sync.batch_size).collect();
+                let last_chunk = chunks.len() - 1;
+                for (i, chunk) in chunks.into_iter().enumerate() {
+                    let committed_offset = if i == last_chunk { next_offset } else { offset };
+                    self.load_conversations(ctx, loader, chunk, pass, committed_offset, state).await?;
+                }
+                Ok::<_, SyncError>(())
+            };
+            match ahead {
+                None => load.await?,
+                Some(ahead) => {
+                    // The load decides: its error ends the loop at once, the listing ahead with it.
+                    let mut ahead = std::pin::pin!(ahead);
+                    let answer = {
+                        let mut load = std::pin::pin!(load);
+                        let mut answer = None;
+                        loop {
+                            tokio::select! {
+                                r = &mut load => { r?; break answer; }
+                                a = &mut ahead, if answer.is_none() => answer = Some(a),
+                            }
+                        }
+                    };
+                    let answer = match answer {
+                        Some(a) => a,
+                        // (A shutdown does not wait for it.)
+                        None => ctx.guard(async { Ok::<_, SyncError>(ahead.await) }).await?,
+                    };
+                    prefetched = Some((next_offset, answer));
+                }
             }
             pager.offset = next_offset;
         }
     }
 
+    /// The listing's query at `offset`: the backfill window, or the pass's `since`.
+    fn list_query(&self, ctx: &StreamCtx, pass: &PassState, offset: usize) -> Vec<(&'static str, String)> {
+        let mut query = vec![("limit", ctx.sync.page_size.to_string()), ("offset", offset.to_string())];
+        if let Some((a, b)) = ctx.window {
+            let to = b - chrono::Duration::seconds(1);
+            let (a, to) = (format_local(a, ctx.filter_timezone), format_local(to, ctx.filter_timezone));
+            query.push(("datechanged", format!("btw:{a},{to}")));
+        } else if let Some(since) = pass.since {
+            query.push(("datechanged", format!("gte:{}", format_local(since, ctx.filter_timezone))));
+        }
+        query
+    }
+
     async fn list_page(&self, ctx: &StreamCtx, query: &[(&str, String)]) -> Result<Vec<Value>, SyncError> {
-        let r = response(ctx.guard(self.http.get_json("/api/conversations", query)).await?, "conversations")?;
-        Ok(list(&r, "conversations", "conversations")?.to_vec())
+        list_of(response(ctx.guard(self.http.get_json("/api/conversations", query)).await?, "conversations")?)
     }
 
     /// List every conversation id (paged like the incremental pass) and mark stored tickets that
@@ -873,6 +918,11 @@ impl BatchLoader {
         self.start(ctx);
         self.finish(ctx).await
     }
+}
+
+/// The conversations of a listing's `response`.
+fn list_of(r: Value) -> Result<Vec<Value>, SyncError> {
+    Ok(list(&r, "conversations", "conversations")?.to_vec())
 }
 
 fn conversation_keys(page: &[Value]) -> Vec<Option<String>> {
