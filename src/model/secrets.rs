@@ -35,13 +35,28 @@ pub fn strip(v: &mut Value, extra: &[String]) -> bool {
     }
 }
 
+/// Parts of key names [`is_secret_key`] looks for (the prefilter of [`strip_text`]).
+const MARKERS: [&str; 7] = ["pass", "secret", "token", "key", "salt", "auth", "cookie"];
+
 /// `raw` JSON text without its credential fields: `None` when there was nothing to remove
 /// (the common case, decided without parsing when no key could match) or it is not JSON.
 pub fn strip_text(raw: &str, extra: &[String]) -> Option<String> {
-    // Every row of every commit passes here: look for a marker without allocating.
-    let contains = |w: &[u8]| raw.as_bytes().windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    let maybe = ["pass", "secret", "token", "key", "salt", "auth", "cookie"].iter().any(|w| contains(w.as_bytes()))
-        || extra.iter().any(|e| contains(e.as_bytes()));
+    // Every row of every commit passes here, so it is decided in one pass where possible: a
+    // credential marker can only matter inside an object key, i.e. in a string followed by
+    // `":` (a marker in a message body — "reset my password" — is not parsed for).
+    let lower = raw.to_ascii_lowercase();
+    let in_key = |w: &str| {
+        lower.match_indices(w).any(|(at, _)| {
+            let rest = &lower.as_bytes()[at + w.len()..];
+            // The end of the string the marker is in (an escape: parse to be sure).
+            match rest.iter().position(|&b| b == b'"' || b == b'\\') {
+                Some(i) if rest[i] == b'"' => rest[i + 1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':'),
+                Some(_) => true,
+                None => false,
+            }
+        })
+    };
+    let maybe = MARKERS.iter().any(|w| in_key(w)) || extra.iter().any(|e| in_key(&e.to_ascii_lowercase()));
     if !maybe {
         return None;
     }
@@ -62,6 +77,9 @@ mod tests {
             serde_json::json!({"ticketid":"7","contact":{"name":"Ann"},"list":[{"id":1}],"subject":"Reset my password please"})
         );
         assert_eq!(strip_text(r#"{"id":"1","subject":"hello"}"#, &[]), None);
+        // A marker in a value is no reason to strip anything; one in a key (also spaced) is.
+        assert_eq!(strip_text(r#"{"id":"1","body":"reset my password: \"token\" here"}"#, &[]), None);
+        assert!(strip_text(r#"{"id":"1", "Password" : "x"}"#, &[]).is_some());
         let extra = vec!["ticketkey".to_string()];
         assert!(strip_text(r#"{"ticketkey":"abc","id":1}"#, &extra).unwrap().contains("\"id\":1"));
         assert!(!is_secret_key("content_hash", &[]) && !is_secret_key("ticketkey", &[]));
