@@ -293,3 +293,29 @@ async fn conversation_details_are_opt_in_and_fill_ticket_fields() {
     assert_eq!(env.run().await.status, "succeeded");
     assert_eq!(env.sim.stats().get("conversation_info"), None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_of_an_incremental_listing_asks_for_changes_only_also_the_pages_requested_ahead() {
+    // Pages of 20: the 70 changed conversations span four pages, the later ones requested while
+    // the page before them loads. Each must carry the pass's `datechanged` filter (without it the
+    // run would page through every conversation and load the unchanged ones again).
+    let tables = format!("{}page_size = 20\nreconcile_every = \"0s\"\n", crate::common::FAST);
+    let env = Env::new(sim(150), "", &tables).await;
+    assert_eq!(env.run().await.status, "succeeded");
+    let m = Mutation { new_messages: 0, changed_conversations: 70, new_conversations: 0 };
+    env.sim.with_data(|d| d.apply(&m, chrono::Utc::now()));
+    let client = reqwest::Client::new();
+    client.post(format!("{}/_sim/log", env.sim.base_url())).send().await.unwrap();
+    let s = env.run().await;
+    assert_eq!(s.status, "succeeded", "{s:?}");
+    let log: Vec<String> =
+        client.get(format!("{}/_sim/log", env.sim.base_url())).send().await.unwrap().json().await.unwrap();
+    let lists: Vec<&String> = log.iter().filter(|u| u.starts_with("/api/conversations?")).collect();
+    assert!(lists.len() >= 4, "the changes span several pages: {lists:?}");
+    for u in &lists {
+        assert!(u.contains("datechanged="), "a listing page without the pass's filter: {u}");
+    }
+    // Pages overlap by `page_overlap` (10): 70 changes take 8 pages, all 150 would take 15.
+    assert!(lists.len() <= 9, "changes only, not the whole listing: {lists:?}");
+    assert_equals_truth(&env);
+}
