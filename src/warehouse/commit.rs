@@ -83,10 +83,7 @@ fn failpoint_hit() -> bool {
 impl Warehouse {
     /// Commit a unit in one transaction (see the module docs).
     pub async fn commit(&self, unit: LoadUnit) -> Result<LoadStats, WarehouseError> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.with_writer_blocking(|c, fresh| commit_conn(c, unit, fresh)))
-            .await
-            .map_err(|e| WarehouseError::Task(e.to_string()))?
+        self.with_writer(move |c, fresh| commit_conn(c, unit, fresh)).await
     }
 
     /// Stored `content_hash` of the given keys of `table` (`id` is the last primary-key column;
@@ -104,36 +101,22 @@ impl Warehouse {
             if ids.is_empty() {
                 return Ok(HashMap::new());
             }
-            // The ids go in as one joined string, so the statement's text is the same for every
+            // The ids go in as one list parameter, so the statement's text is the same for every
             // batch and stays prepared (a list of literals is parsed and planned every time).
-            let joined = if ids.iter().any(|i| i.contains('\u{1f}')) { None } else { Some(ids.join("\u{1f}")) };
-            let sql = match &joined {
-                Some(_) => format!(
-                    "SELECT {key}, content_hash FROM {} WHERE source = ? AND account = ?
-                     AND {key} IN (SELECT unnest(string_split(?, chr(31))))",
-                    table.name()
-                ),
-                None => format!(
-                    "SELECT {key}, content_hash FROM {} WHERE source = ? AND account = ? AND {key} IN ({})",
-                    table.name(),
-                    ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(",")
-                ),
-            };
-            // (The rare literal list is not kept: each is used once.)
-            let (mut cached, mut once);
-            let stmt: &mut duckdb::Statement<'_> = if joined.is_some() {
-                cached = c.prepare_cached(&sql).ctx("reading stored hashes")?;
-                &mut cached
-            } else {
-                once = c.prepare(&sql).ctx("reading stored hashes")?;
-                &mut once
-            };
-            let row = |r: &duckdb::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?));
-            let rows: Vec<(String, Option<String>)> = match &joined {
-                Some(j) => stmt.query_map(params![source, account, j], row).and_then(|r| r.collect()),
-                None => stmt.query_map(params![source, account], row).and_then(|r| r.collect()),
-            }
-            .ctx("reading stored hashes")?;
+            let sql = format!(
+                "SELECT {key}, content_hash FROM {} WHERE source = ? AND account = ? AND {key} IN (SELECT unnest(?::VARCHAR[]))",
+                table.name()
+            );
+            let ids = duckdb::types::Value::List(ids.into_iter().map(duckdb::types::Value::Text).collect());
+            let rows: Vec<(String, Option<String>)> = c
+                .prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_map(params![source, account, ids], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                    })?
+                    .collect()
+                })
+                .ctx("reading stored hashes")?;
             Ok(rows.into_iter().collect())
         })
         .await
@@ -257,9 +240,7 @@ pub(crate) type Touched = Vec<(String, String, String)>;
 /// The statement is kept prepared on the connection (its text is the same for every load of a
 /// table): parsing and planning a statement costs DuckDB a few milliseconds each time.
 fn returning(tx: &duckdb::Transaction<'_>, sql: &str, args: impl duckdb::Params) -> Result<Touched, duckdb::Error> {
-    let mut stmt = tx.prepare_cached(sql)?;
-    let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    rows.collect()
+    touched_by(&mut *tx.prepare_cached(sql)?, args)
 }
 
 /// [`returning`] for a statement whose text holds values (used once: keeping it would push the
@@ -269,9 +250,11 @@ fn returning_once(
     sql: &str,
     args: impl duckdb::Params,
 ) -> Result<Touched, duckdb::Error> {
-    let mut stmt = tx.prepare(sql)?;
-    let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    rows.collect()
+    touched_by(&mut tx.prepare(sql)?, args)
+}
+
+fn touched_by(stmt: &mut duckdb::Statement<'_>, args: impl duckdb::Params) -> Result<Touched, duckdb::Error> {
+    stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
 }
 
 /// Record the lake partitions of touched rows for the next export.
@@ -283,21 +266,20 @@ pub(crate) fn mark_dirty(tx: &duckdb::Transaction<'_>, table: &str, touched: Tou
     tx.prepare_cached("INSERT INTO _desksync_publish_dirty VALUES (?) ON CONFLICT DO NOTHING")
         .and_then(|mut s| s.execute(params![table]))
         .ctx(format!("recording {table} for the next publish"))?;
-    // One prepared statement per (source, account), its partitions passed as one joined string:
-    // the statement's text stays the same, so DuckDB plans it once per connection.
-    let mut by_account: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+    // One prepared statement per (source, account), its partitions passed as one list: the
+    // statement's text stays the same, so DuckDB plans it once per connection.
+    let mut by_account: std::collections::BTreeMap<(&str, &str), Vec<duckdb::types::Value>> = Default::default();
     for (source, account, part) in &parts {
-        by_account.entry((source, account)).or_default().push(part);
+        by_account.entry((source, account)).or_default().push(duckdb::types::Value::Text(part.clone()));
     }
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO _desksync_lake_dirty SELECT ?, ?, ?, unnest(string_split(?, chr(31))), 0
+            "INSERT INTO _desksync_lake_dirty SELECT ?, ?, ?, unnest(?::VARCHAR[]), 0
              ON CONFLICT DO UPDATE SET seq = _desksync_lake_dirty.seq + 1",
         )
         .ctx(format!("recording lake partitions of {table}"))?;
     for ((source, account), list) in by_account {
-        debug_assert!(list.iter().all(|p| !p.contains('\u{1f}')), "partition values never hold U+001F");
-        stmt.execute(params![table, source, account, list.join("\u{1f}")])
+        stmt.execute(params![table, source, account, duckdb::types::Value::List(list)])
             .ctx(format!("recording lake partitions of {table}"))?;
     }
     Ok(())

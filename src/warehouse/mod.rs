@@ -120,8 +120,18 @@ impl Warehouse {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
     {
+        self.with_writer(move |c, _| f(c)).await
+    }
+
+    /// [`with_conn`](Self::with_conn), with what the connection knows of tables it may fill
+    /// plainly (see [`commit::FreshTables`]).
+    async fn with_writer<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &mut commit::FreshTables) -> Result<T, WarehouseError> + Send + 'static,
+    {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.with_conn_blocking(f))
+        tokio::task::spawn_blocking(move || this.with_writer_blocking(f))
             .await
             .map_err(|e| WarehouseError::Task(e.to_string()))?
     }

@@ -528,8 +528,8 @@ impl LiveAgent {
     /// The paging loop of a pass: list pages (overlap-checked) and load them in batches.
     ///
     /// While a full page's conversations load (their messages fetched, their commits), the page
-    /// that most likely follows is already requested: the vendor is not left waiting on a
-    /// listing between pages. It is used only if the pager goes on at exactly that offset.
+    /// that follows is already requested: the vendor is not left waiting on a listing between
+    /// pages. (The pager judges it like any page; a shifted listing is read again.)
     async fn page_through(
         &self,
         ctx: &mut StreamCtx,
@@ -538,15 +538,15 @@ impl LiveAgent {
         state: &StreamState,
     ) -> Result<(), SyncError> {
         let mut pager = OverlapPager::new(ctx.sync.page_size, ctx.sync.page_overlap, pass.offset);
-        let mut prefetched: Option<(usize, Result<Value, HttpError>)> = None;
+        // The page requested ahead is for the offset the pager goes on at (`next_offset`); a
+        // re-read takes another path, so it is dropped when the pager reads again instead.
+        let mut prefetched: Option<Result<Value, HttpError>> = None;
         loop {
             ctx.check_shutdown()?;
             let offset = pager.offset;
             let page = match prefetched.take() {
-                Some((at, answer)) if at == offset => {
-                    list_of(response(ctx.guard(async { answer }).await?, "conversations")?)?
-                }
-                _ => self.list_page(ctx, &self.list_query(ctx, pass, offset)).await?,
+                Some(answer) => list_of(response(ctx.guard(async { answer }).await?, "conversations")?)?,
+                None => self.list_page(ctx, &self.list_query(ctx, pass, offset)).await?,
             };
             let next_offset = match pager.judge(&conversation_keys(&page)) {
                 Step::Done => return Ok(()),
@@ -591,7 +591,7 @@ impl LiveAgent {
                         // (A shutdown does not wait for it.)
                         None => ctx.guard(async { Ok::<_, SyncError>(ahead.await) }).await?,
                     };
-                    prefetched = Some((next_offset, answer));
+                    prefetched = Some(answer);
                 }
             }
             pager.offset = next_offset;
